@@ -1,0 +1,23 @@
+//! The Linli schema (docs/schema.md) as sea-query migrations, one tree for SQLite
+//! and PostgreSQL. Every migration has a real `down()`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_accounts_and_places;
+mod m20261123_000002_seniors;
+mod m20261123_000003_workforce_and_tasks;
+mod m20261123_000004_operations;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_accounts_and_places::Migration),
+            Box::new(m20261123_000002_seniors::Migration),
+            Box::new(m20261123_000003_workforce_and_tasks::Migration),
+            Box::new(m20261123_000004_operations::Migration),
+        ]
+    }
+}
