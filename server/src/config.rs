@@ -1,0 +1,248 @@
+//! Layered settings: defaults -> optional `linli.toml` -> `LINLI_*` environment
+//! variables and `DATABASE_URL`. One typed struct, passed down; no globals.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that must never be printed: `Debug` and `Serialize` redact it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T> Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+/// A database URL: passwords inside it are redacted when printed.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+    /// The URL with any password replaced, safe for logs and `config print`.
+    pub fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return self.0.clone();
+        };
+        match rest.split_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:[redacted]@{host}"),
+                None => self.0.clone(),
+            },
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Settings {
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// `sqlite://path?mode=rwc` (default) or `postgres://...`.
+    pub database_url: DatabaseUrl,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+    /// Seconds to wait for a pooled connection before answering 503.
+    pub database_acquire_timeout_secs: u64,
+    /// H3 resolution of the stored cells (0..=15; 9 is about 0.1 km²).
+    pub h3_resolution: u8,
+    /// IANA time zone of the district; schedules and local dates use it.
+    pub time_zone: String,
+    /// Directory holding the built frontend (`frontend/dist`).
+    pub frontend_dir: PathBuf,
+    /// Directory for runtime files: the key file and the default SQLite database.
+    pub data_dir: PathBuf,
+    /// Base64 of 32 random bytes that protect resident ID numbers at rest. When unset,
+    /// a key file `<data_dir>/linli.key` (mode 0600) is created on first start.
+    pub secret_key: Option<Secret<String>>,
+    pub log_format: LogFormat,
+    /// Session lifetime in minutes.
+    pub session_ttl_minutes: i64,
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub cookie_secure: bool,
+    /// Failed logins for one username allowed within `login_window_minutes`.
+    pub login_max_failures: u32,
+    pub login_window_minutes: i64,
+    /// Largest accepted JSON body, in bytes.
+    pub max_body_bytes: usize,
+    /// Run scheduled jobs in this instance.
+    pub jobs_enabled: bool,
+    /// Seed the demo district when `serve` finds an empty database.
+    pub demo_on_empty: bool,
+    /// Minimum age of a registered senior.
+    pub min_senior_age: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: DatabaseUrl::new("sqlite://data/linli.db?mode=rwc"),
+            database_max_connections: 16,
+            database_acquire_timeout_secs: 3,
+            h3_resolution: 9,
+            time_zone: "Asia/Shanghai".to_owned(),
+            frontend_dir: PathBuf::from("frontend/dist"),
+            data_dir: PathBuf::from("data"),
+            secret_key: None,
+            log_format: LogFormat::Pretty,
+            session_ttl_minutes: 12 * 60,
+            cookie_secure: false,
+            login_max_failures: 5,
+            login_window_minutes: 15,
+            max_body_bytes: 1024 * 1024,
+            jobs_enabled: true,
+            demo_on_empty: true,
+            min_senior_age: 60,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("settings: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("settings: {field}: {message}")]
+    Invalid { field: &'static str, message: String },
+}
+
+impl Settings {
+    /// Loads defaults, then `linli.toml` (or the given file), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let file = file.map_or_else(|| PathBuf::from("linli.toml"), Path::to_path_buf);
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("LINLI_"))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+            .map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.h3_resolution > 15 {
+            return Err(SettingsError::Invalid { field: "h3_resolution", message: "must be between 0 and 15".into() });
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(SettingsError::Invalid {
+                field: "time_zone",
+                message: format!("`{}` is not an IANA time zone", self.time_zone),
+            });
+        }
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(SettingsError::Invalid {
+                field: "database_url",
+                message: "must start with sqlite: or postgres://".into(),
+            });
+        }
+        if self.session_ttl_minutes <= 0 || self.login_window_minutes <= 0 {
+            return Err(SettingsError::Invalid {
+                field: "session_ttl_minutes",
+                message: "durations must be positive".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn resolution(&self) -> h3o::Resolution {
+        h3o::Resolution::try_from(self.h3_resolution).unwrap_or(h3o::Resolution::Nine)
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
+    /// The effective settings as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let mut out = String::new();
+        if let serde_json::Value::Object(map) = value {
+            for (key, value) in map {
+                let rendered = match value {
+                    serde_json::Value::Null => "# (unset)".to_owned(),
+                    other => other.to_string(),
+                };
+                out.push_str(&format!("{key} = {rendered}\n"));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        let url = DatabaseUrl::new("postgres://linli:s3cret@db:5432/linli");
+        assert_eq!(url.redacted(), "postgres://linli:[redacted]@db:5432/linli");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("abc".to_owned());
+        assert_eq!(format!("{s:?}"), "[redacted]");
+        assert_eq!(serde_json::to_string(&s).ok().as_deref(), Some("\"[redacted]\""));
+    }
+
+    #[test]
+    fn defaults_validate() {
+        assert!(Settings::default().validate().is_ok());
+        let bad = Settings { h3_resolution: 16, ..Settings::default() };
+        assert!(bad.validate().is_err());
+    }
+}

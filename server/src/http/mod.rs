@@ -1,0 +1,123 @@
+//! HTTP surface: every API route is registered through utoipa-actix-web, so a handler
+//! without an OpenAPI description does not compile into the app.
+
+pub mod auth;
+pub mod communities;
+pub mod extract;
+pub mod ops;
+pub mod pagination;
+pub mod seniors;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+
+use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::{HttpRequest, HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_actix_web::{UtoipaApp, scope};
+
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Linli API",
+        description = "Linli (邻里) coordinates community elderly care: the senior registry, dispatch of meals, home-bed visits, housekeeping and emergency bells, the volunteer time bank, satisfaction surveys and the bureau's coverage review.\n\nErrors are RFC 9457 `application/problem+json`. Lists are paginated with `page` and `per_page` (at most 200).",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "auth", description = "Sessions"),
+        (name = "users", description = "Accounts (admin)"),
+        (name = "communities", description = "Communities of the street"),
+        (name = "seniors", description = "The senior registry"),
+        (name = "ops", description = "Health, readiness, metrics, jobs"),
+    )
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// `/api/v1/...` routes.
+fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    auth::configure(cfg);
+    users::configure(cfg);
+    communities::configure(cfg);
+    seniors::configure(cfg);
+    ops::configure_api(cfg);
+}
+
+/// Registers every documented route on `app`.
+pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(ApiDoc::openapi()).service(scope("/api/v1").configure(configure_api)).configure(ops::configure_root)
+}
+
+/// The OpenAPI document, without starting a server (`linli openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt;
+    let (_, api) = register(actix_web::App::new().into_utoipa_app()).split_for_parts();
+    api
+}
+
+/// Unknown routes: 405 when the path exists with another method, else 404; both problem+json.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let known_path =
+        req.resource_map().match_pattern(req.path()).is_some_and(|pattern| !pattern.is_empty() && pattern != "/");
+    if known_path { Err(ApiError::MethodNotAllowed) } else { Err(ApiError::RouteNotFound) }
+}
+
+/// Serves the built frontend; unknown non-API paths get `index.html` (client routing).
+pub fn frontend(dir: &Path) -> actix_files::Files {
+    let index: PathBuf = dir.join("index.html");
+    actix_files::Files::new("/", dir).index_file("index.html").prefer_utf8(true).default_handler(web::to(
+        move |req: HttpRequest| {
+            let index = index.clone();
+            async move { spa_fallback(req, &index).await }
+        },
+    ))
+}
+
+async fn spa_fallback(req: HttpRequest, index: &Path) -> Result<HttpResponse, actix_web::Error> {
+    let path = req.path();
+    let wants_page = req.method() == actix_web::http::Method::GET
+        && !path.starts_with("/api/")
+        && !path.rsplit('/').next().unwrap_or_default().contains('.');
+    if !wants_page {
+        return Err(not_found(req).await.err().unwrap_or(ApiError::RouteNotFound).into());
+    }
+    let file = actix_files::NamedFile::open_async(index).await?;
+    let mut res = file.into_response(&req);
+    res.headers_mut()
+        .insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-cache"));
+    Ok(res)
+}
+
+/// Shown at `/` when the frontend has not been built.
+pub async fn no_frontend(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.method() == actix_web::http::Method::GET && !req.path().starts_with("/api/") {
+        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+            "<!doctype html><meta charset=utf-8><title>Linli</title><h1>邻里 Linli</h1>\
+             <p>The web app has not been built. Run <code>make run</code> (or <code>npm run build</code> in <code>frontend/</code>).</p>\
+             <p>API documentation: <a href=\"/api/docs/\">/api/docs/</a></p>",
+        ));
+    }
+    not_found(req).await
+}

@@ -1,0 +1,179 @@
+//! Scheduled jobs. Each run claims its window in `job_runs` (unique on job name and
+//! window key) before doing anything, so a restart or a second instance never runs a
+//! window twice.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use entity::job_runs;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::Serialize;
+use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The jobs this server knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// Deletes expired sessions and old login attempts.
+    SessionSweep,
+}
+
+impl Job {
+    pub const ALL: [Job; 1] = [Job::SessionSweep];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::SessionSweep => "session_sweep",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Job> {
+        Self::ALL.into_iter().find(|j| j.name() == name)
+    }
+
+    /// Cron expression (six fields, seconds first), in the district's time zone.
+    fn schedule(self) -> &'static str {
+        match self {
+            Job::SessionSweep => "0 */10 * * * *",
+        }
+    }
+
+    /// The window a run at `now` belongs to: one run per window, whoever runs it.
+    pub fn window_key(self, now: DateTime<Utc>) -> String {
+        match self {
+            Job::SessionSweep => {
+                let start = now.duration_trunc(Duration::minutes(10)).unwrap_or(now);
+                start.format("%Y-%m-%dT%H:%MZ").to_string()
+            }
+        }
+    }
+
+    async fn execute(self, state: &AppState) -> Result<i64, ApiError> {
+        match self {
+            Job::SessionSweep => {
+                let window = Duration::minutes(state.settings.login_window_minutes);
+                let removed = crate::auth::sessions::sweep_expired(&state.db, state.clock.now(), window).await?;
+                Ok(removed as i64)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobRunView {
+    pub id: i64,
+    pub job_name: String,
+    pub window_key: String,
+    pub status: String,
+    pub instance: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How many things the run made (or removed, for sweeps).
+    pub created: i32,
+    pub error: Option<String>,
+    /// False when this window had already been claimed by an earlier run.
+    pub ran_now: bool,
+}
+
+impl JobRunView {
+    fn from_model(m: job_runs::Model, ran_now: bool) -> Self {
+        Self {
+            id: m.id,
+            job_name: m.job_name,
+            window_key: m.window_key,
+            status: m.status,
+            instance: m.instance,
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            created: m.created_count,
+            error: m.error,
+            ran_now,
+        }
+    }
+}
+
+/// A name for this process in `job_runs.instance`.
+pub fn instance_name() -> String {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "linli".to_owned());
+        format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
+    })
+    .clone()
+}
+
+/// Runs `job` for the window containing now, unless that window is already claimed.
+pub async fn run_now(state: &AppState, job: Job) -> Result<JobRunView, ApiError> {
+    let now = state.clock.now();
+    let window_key = job.window_key(now);
+    let claim = job_runs::ActiveModel {
+        job_name: Set(job.name().to_owned()),
+        window_key: Set(window_key.clone()),
+        status: Set("running".to_owned()),
+        instance: Set(instance_name()),
+        started_at: Set(now),
+        created_count: Set(0),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await;
+    let claimed = match claim {
+        Ok(row) => row,
+        Err(err) => {
+            if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+                let existing = job_runs::Entity::find()
+                    .filter(job_runs::Column::JobName.eq(job.name()))
+                    .filter(job_runs::Column::WindowKey.eq(window_key))
+                    .one(&state.db)
+                    .await?
+                    .ok_or(ApiError::NotFound)?;
+                return Ok(JobRunView::from_model(existing, false));
+            }
+            return Err(err.into());
+        }
+    };
+    let started = std::time::Instant::now();
+    let result = job.execute(state).await;
+    let finished = state.clock.now();
+    let (status, created, error) = match &result {
+        Ok(n) => ("succeeded", *n, None),
+        Err(e) => ("failed", 0, Some(e.to_string())),
+    };
+    metrics::counter!("linli_job_runs_total", "job" => job.name(), "status" => status).increment(1);
+    metrics::histogram!("linli_job_run_seconds", "job" => job.name()).record(started.elapsed().as_secs_f64());
+    job_runs::Entity::update_many()
+        .col_expr(job_runs::Column::Status, Expr::value(status))
+        .col_expr(job_runs::Column::FinishedAt, Expr::value(Some(finished)))
+        .col_expr(job_runs::Column::CreatedCount, Expr::value(created as i32))
+        .col_expr(job_runs::Column::Error, Expr::value(error))
+        .filter(job_runs::Column::Id.eq(claimed.id))
+        .exec(&state.db)
+        .await?;
+    result?;
+    let row = job_runs::Entity::find_by_id(claimed.id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+    Ok(JobRunView::from_model(row, true))
+}
+
+/// Starts the cron scheduler with every job.
+pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
+    let scheduler = JobScheduler::new().await?;
+    let tz = state.settings.tz();
+    for job in Job::ALL {
+        let state = state.clone();
+        let cron = CronJob::new_async_tz(job.schedule(), tz, move |_id, _lock| {
+            let state = state.clone();
+            Box::pin(async move {
+                match run_now(&state, job).await {
+                    Ok(run) if run.ran_now => tracing::info!(job = job.name(), created = run.created, "job ran"),
+                    Ok(_) => tracing::debug!(job = job.name(), "window already taken by another run"),
+                    Err(e) => tracing::error!(job = job.name(), error = %e, "job failed"),
+                }
+            })
+        })?;
+        scheduler.add(cron).await?;
+    }
+    scheduler.start().await?;
+    Ok(scheduler)
+}

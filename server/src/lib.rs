@@ -1,0 +1,156 @@
+//! Linli (邻里): community elderly care coordination.
+//!
+//! The library builds an [`Application`] from [`config::Settings`]; the `linli`
+//! binary and the black-box tests run the very same thing.
+
+pub mod assessment;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod grid;
+pub mod http;
+pub mod jobs;
+pub mod registry;
+pub mod seeding;
+pub mod state;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::crypto::DataKey;
+use crate::state::AppState;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates and binds using the system clock.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let db = db::connect(&settings).await?;
+        db::migrate(&db).await?;
+        let data_key = DataKey::load(&settings)?;
+        let state = AppState { db, settings: Arc::new(settings), data_key, clock };
+        Self::from_state(state)
+    }
+
+    /// Binds an app over an existing state (tests and multi-instance runs).
+    pub fn from_state(state: AppState) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(state.settings.listen).with_context(|| format!("binding {}", state.settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state.clone())?;
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.state.db
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs until the server stops (Ctrl-C / SIGTERM), with the scheduled jobs when enabled.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let scheduler = if self.state.settings.jobs_enabled {
+            Some(jobs::start(self.state.clone()).await.context("starting the job scheduler")?)
+        } else {
+            None
+        };
+        let result = self.server.await.context("HTTP server");
+        if let Some(mut scheduler) = scheduler {
+            scheduler.shutdown().await.ok();
+        }
+        result
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let frontend_dir = state.settings.frontend_dir.clone();
+    let has_frontend = frontend_dir.join("index.html").is_file();
+    if !has_frontend {
+        tracing::warn!(dir = %frontend_dir.display(), "frontend not built; serving the API only");
+    }
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let (app, api) = http::register(
+            App::new()
+                .into_utoipa_app()
+                .app_data(data.clone())
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::JsonConfig::default().error_handler(error::json_error)),
+        )
+        .split_for_parts();
+        let app = app
+            .service(web::redirect("/api/docs", "/api/docs/"))
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
+            .default_service(web::to(http::not_found))
+            .wrap(Compress::default())
+            .wrap(from_fn(telemetry::observe));
+        if has_frontend {
+            app.service(http::frontend(&frontend_dir))
+        } else {
+            app.service(web::resource("/").to(http::no_frontend))
+        }
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(10)
+    .run();
+    let handle = server.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.stop(true).await;
+    });
+    Ok(server)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

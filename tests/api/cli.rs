@@ -1,0 +1,104 @@
+//! The `linli` binary (built by `make test` before the tests run).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use linli_tests::{Backend, TestApp, TestDatabase};
+
+fn linli() -> Command {
+    // The test executable lives in <target>/<profile>/deps; the binary one level up.
+    let exe = std::env::current_exe().unwrap();
+    let bin: PathBuf = exe.parent().and_then(|deps| deps.parent()).unwrap().join("linli");
+    assert!(bin.exists(), "build the binary first: cargo build -p linli");
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("DATABASE_URL").env("LINLI_LOG_FORMAT", "json").stdin(Stdio::null());
+    cmd
+}
+
+#[test]
+fn config_print_redacts_secrets() {
+    let out = linli()
+        .args(["config", "print"])
+        .env("DATABASE_URL", "postgres://linli:hunter22@db:5432/linli")
+        .env("LINLI_SECRET_KEY", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=")
+        .env("LINLI_H3_RESOLUTION", "8")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("hunter22"), "{text}");
+    assert!(!text.contains("c2VjcmV0"), "{text}");
+    assert!(text.contains("postgres://linli:[redacted]@db:5432/linli"), "{text}");
+    assert!(text.contains("h3_resolution = 8"), "{text}");
+    assert!(text.contains("time_zone = \"Asia/Shanghai\""), "{text}");
+}
+
+#[test]
+fn a_bad_setting_stops_with_a_message_naming_it() {
+    let out = linli().args(["config", "print"]).env("LINLI_TIME_ZONE", "Mars/Olympus").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("time_zone"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_create_makes_an_account_that_can_log_in() {
+    for backend in [Some(Backend::Sqlite), Backend::postgres()].into_iter().flatten() {
+        let app = TestApp::spawn(backend).await;
+        let mut child = linli()
+            .args(["user", "create", "--username", "ops.admin", "--role", "admin", "--password-stdin"])
+            .env("DATABASE_URL", &app.database.url)
+            .env("LINLI_DATA_DIR", app.database.dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"a-strong-password\n").unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(app.login("ops.admin", "a-strong-password").await.status(), 200);
+
+        let out = linli()
+            .args(["user", "create", "--username", "w1", "--role", "worker", "--password", "long-enough-1"])
+            .env("DATABASE_URL", &app.database.url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("community_ids"));
+    }
+}
+
+#[test]
+fn migrate_status_lists_every_migration() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let database = rt.block_on(TestDatabase::create(&Backend::Sqlite));
+    let out = linli().args(["migrate", "status"]).env("DATABASE_URL", &database.url).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().count() >= 2 && text.lines().all(|l| l.starts_with("pending")), "{text}");
+    let out = linli().args(["migrate", "up"]).env("DATABASE_URL", &database.url).output().unwrap();
+    assert!(out.status.success());
+    let out = linli().args(["migrate", "status"]).env("DATABASE_URL", &database.url).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().all(|l| l.starts_with("applied")), "{text}");
+}
+
+#[test]
+fn vapid_generate_writes_a_private_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = linli().args(["vapid", "generate"]).env("LINLI_DATA_DIR", dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let public = text.lines().find_map(|l| l.strip_prefix("public key: ")).unwrap();
+    assert_eq!(public.len(), 87, "base64url of a 65-byte uncompressed point");
+    let path = dir.path().join("vapid.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let again = linli().args(["vapid", "generate"]).env("LINLI_DATA_DIR", dir.path()).output().unwrap();
+    assert!(!again.status.success(), "an existing key is not overwritten without --force");
+}

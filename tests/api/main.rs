@@ -1,0 +1,12 @@
+//! Black-box tests of the Linli API: each starts the real server on port 0 against a
+//! fresh database, on SQLite and on PostgreSQL.
+
+mod auth;
+mod cli;
+mod errors;
+mod jobs;
+mod migrations;
+mod openapi;
+mod ops;
+mod scope;
+mod users;

@@ -1,0 +1,328 @@
+//! The black-box test harness: starts the real `Application` on port 0 against a
+//! fresh database — a temporary SQLite file, or a new PostgreSQL database created (and
+//! dropped afterwards) on the server `TEST_DATABASE_URL` points at.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use linli::Application;
+use linli::auth::Role;
+use linli::auth::accounts::{self, NewUser};
+use linli::clock::{ManualClock, SharedClock, SystemClock};
+use linli::config::{DatabaseUrl, Secret, Settings};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set, Statement};
+use serde_json::Value;
+
+pub const PASSWORD: &str = "correct-horse-9";
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+///
+/// The PostgreSQL run is skipped when `TEST_DATABASE_URL` is unset, unless
+/// `LINLI_REQUIRE_POSTGRES=1`, which turns a missing PostgreSQL into a failure.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::TestApp::spawn($crate::Backend::Sqlite).await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = $crate::Backend::postgres() {
+                    super::$name($crate::TestApp::spawn(backend).await).await;
+                }
+            }
+        }
+    )*};
+}
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    /// The server URL (its database is only used to create and drop test databases).
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when configured; `None` (skip) when not and not required.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres") => Some(Backend::Postgres(url)),
+            _ if std::env::var("LINLI_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+                panic!("LINLI_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL does not point at PostgreSQL")
+            }
+            _ => {
+                eprintln!("skipped: set TEST_DATABASE_URL=postgres://... to run on PostgreSQL");
+                None
+            }
+        }
+    }
+}
+
+/// A fresh, empty database of either kind; dropped (PostgreSQL) or deleted (SQLite) on drop.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: Option<String>,
+    name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: &Backend) -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let path = dir.path().join("linli.db");
+                TestDatabase {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    admin_url: None,
+                    name: None,
+                    _dir: dir,
+                }
+            }
+            Backend::Postgres(server) => {
+                let name = format!("linli_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sea_orm::Database::connect(server.as_str()).await.expect("connect to TEST_DATABASE_URL");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+                admin.close().await.ok();
+                let url = replace_database(server, &name);
+                TestDatabase { url, admin_url: Some(server.clone()), name: Some(name), _dir: dir }
+            }
+        }
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    match base[scheme_end..].find('/') {
+        Some(slash) => format!("{}/{name}{query}", &base[..scheme_end + slash]),
+        None => format!("{base}/{name}{query}"),
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (Some(admin_url), Some(name)) = (self.admin_url.take(), self.name.take()) else { return };
+        // Drop runs outside async; use a private runtime on its own thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                if let Ok(admin) = sea_orm::Database::connect(admin_url.as_str()).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    admin.close().await.ok();
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub settings: Settings,
+    pub state: linli::state::AppState,
+    // Declared last: dropped after the app's pool is no longer needed.
+    pub database: TestDatabase,
+}
+
+/// Settings for a test app on `url`: port 0, no jobs, no demo, a fixed key.
+pub fn test_settings(database: &TestDatabase) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database_url: DatabaseUrl::new(database.url.clone()),
+        database_max_connections: 8,
+        data_dir: database.dir().to_path_buf(),
+        frontend_dir: database.dir().join("no-frontend"),
+        secret_key: Some(Secret::new("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned())),
+        jobs_enabled: false,
+        demo_on_empty: false,
+        ..Settings::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, Arc::new(SystemClock), |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, clock: SharedClock, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let database = TestDatabase::create(&backend).await;
+        let mut settings = test_settings(&database);
+        tweak(&mut settings);
+        Self::start(backend, database, settings, clock).await
+    }
+
+    /// A second server over the same database (two instances behind one load balancer).
+    pub async fn another_instance(&self) -> Application {
+        let settings = self.settings.clone();
+        Application::build_with_clock(settings, self.state.clock.clone()).await.expect("second instance")
+    }
+
+    async fn start(backend: Backend, database: TestDatabase, settings: Settings, clock: SharedClock) -> TestApp {
+        let app = Application::build_with_clock(settings.clone(), clock).await.expect("build app");
+        let port = app.port();
+        let db = app.db().clone();
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            db,
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            backend,
+            settings,
+            state,
+            database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    /// Creates a user directly (not through the API) and returns its id.
+    pub async fn create_user(&self, username: &str, role: Role, communities: &[i64]) -> i64 {
+        accounts::create_user(
+            &self.db,
+            NewUser {
+                username: username.to_owned(),
+                display_name: format!("Test {username}"),
+                password: PASSWORD.to_owned(),
+                role,
+                community_ids: communities.to_vec(),
+                phone: None,
+            },
+        )
+        .await
+        .expect("create user")
+        .id
+    }
+
+    /// Logs in through the API and returns the bearer token.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post("/api/v1/auth/login")
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    pub async fn token_for(&self, username: &str) -> String {
+        let res = self.login(username, PASSWORD).await;
+        assert_eq!(res.status(), 200, "login of {username}");
+        let body: Value = res.json().await.expect("login body");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a user of `role` (workers get `communities`) and returns a bearer token.
+    pub async fn login_as(&self, role: Role, communities: &[i64]) -> String {
+        let username = format!("{}-{}", role.as_str(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        self.create_user(&username, role, communities).await;
+        self.token_for(&username).await
+    }
+
+    pub async fn create_community(&self, name: &str) -> i64 {
+        let now = Utc::now();
+        let boundary = serde_json::json!({
+            "type": "Polygon",
+            "coordinates": [[[117.19, 39.11], [117.20, 39.11], [117.20, 39.12], [117.19, 39.12], [117.19, 39.11]]]
+        });
+        entity::communities::ActiveModel {
+            name: Set(name.to_owned()),
+            street: Set("劝业场街道".to_owned()),
+            district: Set("和平区".to_owned()),
+            boundary_geojson: Set(boundary.to_string()),
+            cell_resolution: Set(9),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert community")
+        .id
+    }
+
+    /// Inserts a senior row directly (the registry API has its own tests).
+    pub async fn create_senior(&self, community_id: i64, name: &str) -> i64 {
+        let now = Utc::now();
+        let protected = self.state.data_key.protect_id_number("12010119450307002X").expect("protect");
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let cell = linli::grid::cell_of(39.115, 117.195, h3o::Resolution::Nine).expect("cell");
+        entity::seniors::ActiveModel {
+            community_id: Set(community_id),
+            name: Set(name.to_owned()),
+            gender: Set("female".to_owned()),
+            birth_date: Set(chrono::NaiveDate::from_ymd_opt(1945, 3, 7).expect("date")),
+            id_number_enc: Set(protected.encrypted),
+            id_number_hash: Set(format!("{}{unique}", &protected.lookup_hash[..16])),
+            id_number_masked: Set(protected.masked),
+            phone: Set("13800138000".to_owned()),
+            address: Set("和平区南京路1号".to_owned()),
+            latitude: Set(39.115),
+            longitude: Set(117.195),
+            cell: Set(linli::grid::to_db(cell)),
+            outside_boundary: Set(false),
+            living_arrangement: Set("alone".to_owned()),
+            economic_status: Set("ordinary".to_owned()),
+            medical_notes: Set(serde_json::json!({})),
+            status: Set("active".to_owned()),
+            status_since: Set(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date")),
+            flags: Set(serde_json::json!([])),
+            has_bell: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert senior")
+        .id
+    }
+
+    /// Counts rows with a raw query (works on both databases).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+            .await
+            .expect("count query")
+            .expect("a row");
+        row.try_get_by_index::<i64>(0).expect("count value")
+    }
+}
+
+/// A manual clock starting at a fixed instant.
+pub fn manual_clock(start: DateTime<Utc>) -> Arc<ManualClock> {
+    ManualClock::new(start)
+}
+
+/// Reads a response as problem+json, asserting the content type.
+pub async fn problem(res: reqwest::Response) -> Value {
+    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(content_type, "application/problem+json", "content type of an error");
+    res.json().await.expect("problem body")
+}
