@@ -1,0 +1,106 @@
+// Browser tests: log in through the real page as each role against a running Linli
+// with the demo district (LINLI_BASE_URL), in Debian's chromium.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { chromium } from 'playwright-core'
+
+const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
+const PASSWORD = 'linli-demo'
+let browser
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+})
+after(async () => {
+  await browser?.close()
+})
+
+async function freshPage(viewport = { width: 1366, height: 768 }) {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN' })
+  context.setDefaultTimeout(15000)
+  return context.newPage()
+}
+
+async function logIn(page, username, password) {
+  await page.goto(`${BASE}/login`)
+  await page.locator('input[name=username]').fill(username)
+  await page.locator('input[name=password]').fill(password)
+  await page.getByTestId('submit').click()
+}
+
+const roles = [
+  { username: 'admin', path: '/admin', heading: 'landing-admin' },
+  { username: 'bureau', path: '/bureau', heading: 'landing-bureau' },
+  { username: 'worker', path: '/console', heading: 'landing-worker' },
+  { username: 'caregiver', path: '/app', heading: 'landing-responder', phone: true },
+  { username: 'volunteer', path: '/app', heading: 'landing-responder', phone: true },
+]
+
+for (const role of roles) {
+  test(`${role.username} logs in through the page and lands on ${role.path}`, async () => {
+    const page = await freshPage(role.phone ? { width: 390, height: 844 } : undefined)
+    await logIn(page, role.username, PASSWORD)
+    await page.waitForURL(`${BASE}${role.path}`)
+    await page.getByTestId(role.heading).waitFor()
+    await page.context().close()
+  })
+}
+
+test('a worker sees only their own communities on the console', async () => {
+  const page = await freshPage()
+  await logIn(page, 'worker', PASSWORD)
+  await page.waitForURL(`${BASE}/console`)
+  const line = await page.getByTestId('communities').textContent()
+  assert.match(line ?? '', /社区/)
+  await page.context().close()
+})
+
+test('a wrong password shows an error and stays on the login page', async () => {
+  const page = await freshPage()
+  await logIn(page, 'bureau', 'not-the-password')
+  await page.getByTestId('login-error').waitFor()
+  assert.match(await page.getByTestId('login-error').textContent(), /用户名或密码不正确/)
+  assert.equal(new URL(page.url()).pathname, '/login')
+  await page.context().close()
+})
+
+test('an empty username is reported next to the field', async () => {
+  const page = await freshPage()
+  await page.goto(`${BASE}/login`)
+  await page.locator('input[name=password]').fill('anything')
+  await page.getByTestId('submit').click()
+  await page.getByText('请填写用户名').waitFor()
+  assert.equal(new URL(page.url()).pathname, '/login')
+  await page.context().close()
+})
+
+test('logging out returns to the login page and guards the console', async () => {
+  const page = await freshPage()
+  await logIn(page, 'worker', PASSWORD)
+  await page.waitForURL(`${BASE}/console`)
+  await page.getByTestId('logout').click()
+  await page.waitForURL(`${BASE}/login`)
+  await page.goto(`${BASE}/console`)
+  await page.waitForURL(/\/login/)
+  await page.context().close()
+})
+
+test('a user visiting another role\'s area is sent to their own', async () => {
+  const page = await freshPage()
+  await logIn(page, 'bureau', PASSWORD)
+  await page.waitForURL(`${BASE}/bureau`)
+  await page.goto(`${BASE}/console`)
+  await page.waitForURL(`${BASE}/bureau`)
+  await page.context().close()
+})
+
+test('the language switch shows English', async () => {
+  const page = await freshPage()
+  await page.goto(`${BASE}/login`)
+  await page.getByTestId('lang-switch').click()
+  await page.getByText('Log in', { exact: true }).first().waitFor()
+  await page.context().close()
+})

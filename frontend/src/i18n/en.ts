@@ -1,0 +1,21 @@
+export default {
+  app: { name: 'Linli', tagline: 'Community care for seniors at home', language: '中文' },
+  login: {
+    title: 'Log in',
+    username: 'Username',
+    password: 'Password',
+    submit: 'Log in',
+    submitting: 'Logging in…',
+    required: '{field} is required',
+    wrong: 'Wrong username or password',
+    locked: 'Too many failed attempts; try again in {minutes} minutes',
+    unavailable: 'The service is temporarily unavailable; try again shortly',
+    failed: 'Login failed: {detail}',
+  },
+  roles: { admin: 'Administrator', bureau: 'Bureau reviewer', worker: 'Community worker', caregiver: 'Caregiver', volunteer: 'Volunteer', device: 'Device' },
+  common: { logout: 'Log out', coming: 'coming', loading: 'Loading…', welcome: 'Hello, {name}', communities: 'Communities: {list}', none: 'none' },
+  admin: { title: 'Administration', users: 'Users and roles', communities: 'Communities and grid', rules: 'Tier rules', jobs: 'Scheduled jobs', intro: 'Manage accounts, communities, tier rules and scheduled jobs.' },
+  bureau: { title: 'Bureau coverage review', map: 'Coverage map', scorecard: 'Scorecard', gaps: 'Gaps', trends: 'Monthly trends', intro: 'Coverage of elderly care per grid cell, community and street.' },
+  worker: { title: 'Community console', seniors: 'Seniors', dispatch: 'Dispatch', alarms: 'Alarms', surveys: 'Surveys', cases: 'Cases', intro: "Today's alarms, tasks to assign, surveys and cases appear here." },
+  responder: { title: 'My service', today: 'Today', tasks: 'Tasks', timebank: 'Time bank', mine: 'Me', intro: 'New task offers appear here.', empty: 'No tasks today yet' },
+}

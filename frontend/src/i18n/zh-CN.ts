@@ -1,0 +1,21 @@
+export default {
+  app: { name: '邻里', tagline: '社区居家养老服务协同平台', language: 'English' },
+  login: {
+    title: '登录',
+    username: '用户名',
+    password: '密码',
+    submit: '登录',
+    submitting: '正在登录…',
+    required: '请填写{field}',
+    wrong: '用户名或密码不正确',
+    locked: '登录失败次数过多，请 {minutes} 分钟后再试',
+    unavailable: '服务暂时不可用，请稍后再试',
+    failed: '登录失败：{detail}',
+  },
+  roles: { admin: '系统管理员', bureau: '民政局审核员', worker: '社区工作者', caregiver: '护理员', volunteer: '志愿者', device: '设备' },
+  common: { logout: '退出登录', coming: '即将上线', loading: '加载中…', welcome: '您好，{name}', communities: '负责社区：{list}', none: '暂无' },
+  admin: { title: '系统管理', users: '用户与角色', communities: '社区与网格', rules: '分级规则', jobs: '定时任务', intro: '管理账号、社区、分级规则和定时任务。' },
+  bureau: { title: '民政局 覆盖评估', map: '覆盖地图', scorecard: '平衡计分卡', gaps: '服务缺口', trends: '月度趋势', intro: '按网格、社区和街道查看养老服务覆盖情况。' },
+  worker: { title: '社区工作台', seniors: '老人档案', dispatch: '派单看板', alarms: '告警', surveys: '回访', cases: '工单', intro: '今天的告警、待派任务、回访和工单会显示在这里。' },
+  responder: { title: '我的服务', today: '今日', tasks: '任务', timebank: '时间银行', mine: '我的', intro: '新的任务邀请会出现在这里。', empty: '今天还没有任务' },
+}

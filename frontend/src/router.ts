@@ -1,0 +1,33 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import type { Role } from './api/client'
+import { homeOf, loadMe } from './session'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Roles allowed here; absent means public. */
+    roles?: Role[]
+  }
+}
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/login', component: () => import('./views/LoginView.vue') },
+    { path: '/admin', component: () => import('./views/AdminHome.vue'), meta: { roles: ['admin'] } },
+    { path: '/bureau', component: () => import('./views/BureauHome.vue'), meta: { roles: ['bureau'] } },
+    { path: '/console', component: () => import('./views/WorkerHome.vue'), meta: { roles: ['worker'] } },
+    { path: '/app', component: () => import('./mobile/ResponderHome.vue'), meta: { roles: ['caregiver', 'volunteer'] } },
+    { path: '/:rest(.*)*', redirect: '/' },
+    { path: '/', redirect: '/login' },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  const me = await loadMe()
+  if (to.path === '/login' || to.path === '/') {
+    return me ? homeOf(me.role) : to.path === '/' ? '/login' : true
+  }
+  if (!me) return { path: '/login', query: { next: to.fullPath } }
+  if (to.meta.roles && !to.meta.roles.includes(me.role)) return homeOf(me.role)
+  return true
+})

@@ -1,0 +1,44 @@
+// Who is logged in, shared by the router guard and the layouts.
+import { ref } from 'vue'
+import { api, unwrap, type Me, type Role } from './api/client'
+
+export const me = ref<Me | null>(null)
+let loaded = false
+
+export async function loadMe(): Promise<Me | null> {
+  if (loaded) return me.value
+  const result = await api.GET('/api/v1/auth/me')
+  me.value = result.response.ok ? (result.data ?? null) : null
+  loaded = true
+  return me.value
+}
+
+export async function login(username: string, password: string): Promise<Me> {
+  const body = unwrap(await api.POST('/api/v1/auth/login', { body: { username, password } }))
+  me.value = body.user
+  loaded = true
+  return body.user
+}
+
+export async function logout(): Promise<void> {
+  await api.POST('/api/v1/auth/logout')
+  me.value = null
+  loaded = true
+}
+
+/** Each role's own area of the app. */
+export function homeOf(role: Role): string {
+  switch (role) {
+    case 'admin':
+      return '/admin'
+    case 'bureau':
+      return '/bureau'
+    case 'worker':
+      return '/console'
+    case 'caregiver':
+    case 'volunteer':
+      return '/app'
+    default:
+      return '/login'
+  }
+}
