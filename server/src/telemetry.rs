@@ -23,8 +23,9 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,actix_server=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,actix_server=warn,tokio_cron_scheduler=warn")
+    });
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Json => registry
@@ -77,7 +78,11 @@ pub async fn observe(
         .and_then(sane_request_id)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = match req.match_pattern() {
+        Some(pattern) if pattern.is_empty() || pattern == "/" => "static".to_owned(),
+        Some(pattern) => pattern,
+        None => "unmatched".to_owned(),
+    };
     let method = req.method().to_string();
     let span = tracing::info_span!(
         "request",
