@@ -121,6 +121,11 @@ pub struct Settings {
     pub demo_on_empty: bool,
     /// Minimum age of a registered senior.
     pub min_senior_age: u32,
+    /// The service area as `[min_longitude, min_latitude, max_longitude, max_latitude]`;
+    /// registered coordinates must fall inside it.
+    pub service_area: [f64; 4],
+    /// Months after an assessment when the next one falls due.
+    pub reassessment_months: u32,
 }
 
 impl Default for Settings {
@@ -144,6 +149,9 @@ impl Default for Settings {
             jobs_enabled: true,
             demo_on_empty: true,
             min_senior_age: 60,
+            // Tianjin municipality.
+            service_area: [116.70, 38.55, 118.07, 40.25],
+            reassessment_months: 6,
         }
     }
 }
@@ -185,6 +193,19 @@ impl Settings {
             return Err(SettingsError::Invalid {
                 field: "database_url",
                 message: "must start with sqlite: or postgres://".into(),
+            });
+        }
+        let [min_lng, min_lat, max_lng, max_lat] = self.service_area;
+        let longitudes = -180.0..=180.0;
+        let latitudes = -90.0..=90.0;
+        let in_range = longitudes.contains(&min_lng)
+            && longitudes.contains(&max_lng)
+            && latitudes.contains(&min_lat)
+            && latitudes.contains(&max_lat);
+        if !(in_range && min_lng < max_lng && min_lat < max_lat) {
+            return Err(SettingsError::Invalid {
+                field: "service_area",
+                message: "must be [min_longitude, min_latitude, max_longitude, max_latitude]".into(),
             });
         }
         if self.session_ttl_minutes <= 0 || self.login_window_minutes <= 0 {

@@ -19,6 +19,50 @@ pub fn cell_of(latitude: f64, longitude: f64, resolution: Resolution) -> Option<
     LatLng::new(latitude, longitude).ok().map(|ll| ll.to_cell(resolution))
 }
 
+/// A community boundary from GeoJSON (a Polygon or MultiPolygon geometry, or a
+/// Feature holding one), longitude first.
+pub fn parse_boundary(text: &str) -> Result<geo::MultiPolygon<f64>, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let geometry = if value["type"] == "Feature" { &value["geometry"] } else { &value };
+    let polygon = |rings: &serde_json::Value| -> Result<geo::Polygon<f64>, String> {
+        let rings = rings.as_array().ok_or("a polygon is a list of rings")?;
+        let mut parsed = rings.iter().map(ring).collect::<Result<Vec<_>, _>>()?.into_iter();
+        let exterior = parsed.next().ok_or("a polygon needs an outer ring")?;
+        Ok(geo::Polygon::new(exterior, parsed.collect()))
+    };
+    match geometry["type"].as_str() {
+        Some("Polygon") => Ok(geo::MultiPolygon(vec![polygon(&geometry["coordinates"])?])),
+        Some("MultiPolygon") => {
+            let parts = geometry["coordinates"].as_array().ok_or("MultiPolygon coordinates must be a list")?;
+            Ok(geo::MultiPolygon(parts.iter().map(polygon).collect::<Result<_, _>>()?))
+        }
+        other => Err(format!("expected a Polygon or MultiPolygon, found {}", other.unwrap_or("no type"))),
+    }
+}
+
+fn ring(value: &serde_json::Value) -> Result<geo::LineString<f64>, String> {
+    let points = value.as_array().ok_or("a ring is a list of positions")?;
+    let coords = points
+        .iter()
+        .map(|p| match (p.get(0).and_then(serde_json::Value::as_f64), p.get(1).and_then(serde_json::Value::as_f64)) {
+            (Some(x), Some(y)) if (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y) => {
+                Ok(geo::Coord { x, y })
+            }
+            _ => Err("a position is [longitude, latitude] within range".to_owned()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if coords.len() < 4 || coords.first() != coords.last() {
+        return Err("a ring needs at least four positions and must be closed".into());
+    }
+    Ok(geo::LineString(coords))
+}
+
+/// Whether a point lies inside (or on the edge of) a boundary.
+pub fn contains(boundary: &geo::MultiPolygon<f64>, latitude: f64, longitude: f64) -> bool {
+    use geo::Intersects;
+    boundary.intersects(&geo::Point::new(longitude, latitude))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +74,24 @@ mod tests {
         assert_eq!(from_db(stored), Some(cell));
         assert_eq!(cell_string(stored), cell.to_string());
         assert_eq!(cell_string(stored).len(), 15);
+    }
+
+    #[test]
+    fn boundaries_parse_and_contain_points() {
+        let square = r#"{"type":"Polygon","coordinates":[[[117.19,39.11],[117.20,39.11],[117.20,39.12],[117.19,39.12],[117.19,39.11]]]}"#;
+        let b = parse_boundary(square).unwrap();
+        assert!(contains(&b, 39.115, 117.195));
+        assert!(!contains(&b, 39.125, 117.195));
+        assert!(parse_boundary(r#"{"type":"Point","coordinates":[1,2]}"#).is_err());
+        assert!(
+            parse_boundary(r#"{"type":"Polygon","coordinates":[[[117.19,39.11],[117.20,39.11],[117.19,39.11]]]}"#)
+                .is_err()
+        );
+        assert!(
+            parse_boundary(
+                r#"{"type":"Polygon","coordinates":[[[200,39.11],[117.20,39.11],[117.20,39.12],[200,39.11]]]}"#
+            )
+            .is_err()
+        );
     }
 }

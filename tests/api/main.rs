@@ -9,4 +9,5 @@ mod migrations;
 mod openapi;
 mod ops;
 mod scope;
+mod seniors;
 mod users;

@@ -2,6 +2,7 @@
 //! Short Portable Mental Status Questionnaire (SPMSQ).
 
 pub mod barthel;
+pub mod service;
 pub mod spmsq;
 
 pub use barthel::{BarthelItems, BarthelScore, DependencyLevel};

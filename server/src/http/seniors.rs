@@ -1,23 +1,31 @@
 //! `/api/v1/seniors`: reading the registry (registration and assessment build on it).
 
-use actix_web::{get, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
-use entity::seniors;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use entity::{assessments, contacts, seniors, service_plans};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
+use crate::assessment::service::{self as assessing, Assessment, AssessmentInput, AssessmentView};
 use crate::auth::{Caller, CommunityId, Role};
 use crate::error::{ApiError, Problem};
 use crate::grid::cell_string;
-use crate::http::extract::Query;
+use crate::http::extract::{Json, Query};
 use crate::http::pagination::{Page, PageParams};
+use crate::registry::service::{self as registry, MedicalNotes, NewSenior, SeniorInput};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list_seniors).service(get_senior);
+    cfg.service(list_seniors)
+        .service(create_senior)
+        .service(get_senior)
+        .service(overview)
+        .service(create_assessment)
+        .service(list_assessments)
+        .service(reveal_id_number);
 }
 
 /// A senior as workers see them: the ID number is always masked here.
@@ -41,7 +49,11 @@ pub struct SeniorView {
     pub cell: String,
     pub tier: Option<String>,
     pub flags: Vec<String>,
+    /// The point lies outside the community's boundary: flagged for review.
     pub outside_boundary: bool,
+    pub medical_notes: MedicalNotes,
+    pub reassessment_due_on: Option<NaiveDate>,
+    pub version: i32,
 }
 
 impl From<seniors::Model> for SeniorView {
@@ -64,6 +76,9 @@ impl From<seniors::Model> for SeniorView {
             tier: s.tier,
             flags: serde_json::from_value(s.flags).unwrap_or_default(),
             outside_boundary: s.outside_boundary,
+            medical_notes: serde_json::from_value(s.medical_notes).unwrap_or_default(),
+            reassessment_due_on: s.reassessment_due_on,
+            version: s.version,
         }
     }
 }
@@ -129,7 +144,235 @@ async fn get_senior(
     id: web::Path<i64>,
 ) -> Result<web::Json<SeniorView>, ApiError> {
     caller.allow(&[Role::Admin, Role::Worker])?;
-    let senior = seniors::Entity::find_by_id(id.into_inner()).one(&state.db).await?.ok_or(ApiError::NotFound)?;
-    caller.scope(CommunityId(senior.community_id))?;
+    let senior = registry::find_visible(&state.db, &caller, id.into_inner()).await?;
     Ok(web::Json(senior.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedSenior {
+    pub id: i64,
+    pub cell: String,
+    pub outside_boundary: bool,
+}
+
+/// Register a senior (worker, admin). Every invalid field is named in one 422; a
+/// second senior with the same ID number is 409 with `existing_id`.
+#[utoipa::path(
+    tag = "seniors",
+    request_body = SeniorInput,
+    responses(
+        (status = 201, body = CreatedSenior),
+        (status = 409, description = "Already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/seniors")]
+async fn create_senior(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<SeniorInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    let new = NewSenior::parse(body.0, &state)?;
+    let senior = registry::register(&state, &caller, new).await?;
+    Ok(HttpResponse::Created().json(CreatedSenior {
+        id: senior.id,
+        cell: cell_string(senior.cell),
+        outside_boundary: senior.outside_boundary,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactView {
+    pub id: i64,
+    pub name: String,
+    pub relation: String,
+    pub phone: String,
+    pub call_order: i32,
+    pub is_keyholder: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanView {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub fee_fen: i64,
+    pub price_fen: i64,
+}
+
+/// The 360° view: everything a worker needs when the phone rings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Overview {
+    pub senior: SeniorView,
+    /// The latest assessment, if any.
+    pub assessment: Option<AssessmentView>,
+    pub tier: Option<String>,
+    pub tier_reasons: Vec<String>,
+    pub flags: Vec<String>,
+    pub contacts: Vec<ContactView>,
+    pub plans: Vec<PlanView>,
+}
+
+/// One call for the senior's whole record (worker, admin).
+#[utoipa::path(
+    tag = "seniors",
+    params(("id" = i64, Path, description = "Senior id")),
+    responses((status = 200, body = Overview), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/seniors/{id}/overview")]
+async fn overview(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<Overview>, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    let db = &state.db;
+    let senior = registry::find_visible(db, &caller, id.into_inner()).await?;
+    let (latest, contacts, plans, change) = futures_util::try_join!(
+        assessments::Entity::find()
+            .filter(assessments::Column::SeniorId.eq(senior.id))
+            .order_by_desc(assessments::Column::AssessedAt)
+            .order_by_desc(assessments::Column::Id)
+            .one(db),
+        contacts::Entity::find()
+            .filter(contacts::Column::SeniorId.eq(senior.id))
+            .order_by_asc(contacts::Column::CallOrder)
+            .all(db),
+        service_plans::Entity::find()
+            .filter(service_plans::Column::SeniorId.eq(senior.id))
+            .order_by_asc(service_plans::Column::Id)
+            .all(db),
+        entity::tier_changes::Entity::find()
+            .filter(entity::tier_changes::Column::SeniorId.eq(senior.id))
+            .order_by_desc(entity::tier_changes::Column::Id)
+            .limit(1)
+            .one(db),
+    )?;
+    let tier_reasons: Vec<String> =
+        change.map(|c| serde_json::from_value(c.reasons).unwrap_or_default()).unwrap_or_default();
+    let view = SeniorView::from(senior);
+    Ok(web::Json(Overview {
+        tier: view.tier.clone(),
+        flags: view.flags.clone(),
+        senior: view,
+        assessment: latest.map(AssessmentView::from),
+        tier_reasons,
+        contacts: contacts
+            .into_iter()
+            .map(|c| ContactView {
+                id: c.id,
+                name: c.name,
+                relation: c.relation,
+                phone: c.phone,
+                call_order: c.call_order,
+                is_keyholder: c.is_keyholder,
+            })
+            .collect(),
+        plans: plans
+            .into_iter()
+            .map(|p| PlanView {
+                id: p.id,
+                kind: p.kind,
+                status: p.status,
+                starts_on: p.starts_on,
+                ends_on: p.ends_on,
+                fee_fen: p.fee_fen,
+                price_fen: p.price_fen,
+            })
+            .collect(),
+    }))
+}
+
+/// Record an assessment (worker, admin): the server computes the Barthel total, the
+/// dependency level and the cognition level.
+#[utoipa::path(
+    tag = "seniors",
+    params(("id" = i64, Path, description = "Senior id")),
+    request_body = AssessmentInput,
+    responses(
+        (status = 201, body = AssessmentView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/seniors/{id}/assessments")]
+async fn create_assessment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<AssessmentInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    let id = id.into_inner();
+    registry::find_visible(&state.db, &caller, id).await?;
+    let assessment = Assessment::parse(body.0)?;
+    let row = assessing::record(&state, &caller, id, assessment).await?;
+    Ok(HttpResponse::Created().json(AssessmentView::from(row)))
+}
+
+/// A senior's assessments, newest first (worker, admin).
+#[utoipa::path(
+    tag = "seniors",
+    params(("id" = i64, Path, description = "Senior id")),
+    responses((status = 200, body = Vec<AssessmentView>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/seniors/{id}/assessments")]
+async fn list_assessments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<Vec<AssessmentView>>, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    let senior = registry::find_visible(&state.db, &caller, id.into_inner()).await?;
+    let rows = assessments::Entity::find()
+        .filter(assessments::Column::SeniorId.eq(senior.id))
+        .order_by_desc(assessments::Column::AssessedAt)
+        .order_by_desc(assessments::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(web::Json(rows.into_iter().map(AssessmentView::from).collect()))
+}
+
+#[derive(Debug, serde::Deserialize, Validate, ToSchema)]
+pub struct RevealRequest {
+    /// Why the full number is needed; kept in the audit log.
+    #[validate(length(min = 4, max = 500, message = "state a reason of at least 4 characters"))]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevealedIdNumber {
+    pub id_number: String,
+}
+
+/// Reveal the full resident ID number (worker, admin) for a stated reason; the read is
+/// written to the audit log in the same transaction.
+#[utoipa::path(
+    tag = "seniors",
+    params(("id" = i64, Path, description = "Senior id")),
+    request_body = RevealRequest,
+    responses(
+        (status = 200, body = RevealedIdNumber),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/seniors/{id}/reveal-id-number")]
+async fn reveal_id_number(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<RevealRequest>,
+) -> Result<web::Json<RevealedIdNumber>, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    let id_number = registry::reveal_id_number(&state, &caller, id.into_inner(), body.0.reason.trim()).await?;
+    Ok(web::Json(RevealedIdNumber { id_number }))
 }

@@ -1,7 +1,10 @@
 //! The senior registry: parsing of identity and contact data.
 
 pub mod id_number;
+pub mod kinds;
 pub mod phone;
+pub mod service;
 
 pub use id_number::{IdNumberError, ResidentId};
+pub use kinds::{EconomicStatus, Gender, LivingArrangement, SeniorStatus};
 pub use phone::Phone;

@@ -1,0 +1,289 @@
+//! Registering seniors: a request is parsed into a [`NewSenior`] (every field
+//! checked, every error named), then stored with its cell, contacts and audit row in
+//! one transaction.
+
+use chrono::{Datelike, NaiveDate};
+use entity::{communities, contacts, seniors};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::{EconomicStatus, Gender, LivingArrangement, Phone, ResidentId};
+use crate::audit;
+use crate::auth::{Caller, CommunityId};
+use crate::error::{ApiError, FieldError};
+use crate::grid;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+pub struct MedicalNotes {
+    /// Chronic conditions (高血压, 糖尿病, ...).
+    #[serde(default)]
+    pub chronic: Vec<String>,
+    #[serde(default)]
+    pub allergies: Vec<String>,
+    /// Diet instructions.
+    #[serde(default)]
+    pub diet: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct ContactInput {
+    #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    pub name: String,
+    /// 子女, 配偶, 邻居, ...
+    #[validate(length(min = 1, max = 20, message = "must be 1 to 20 characters long"))]
+    pub relation: String,
+    pub phone: String,
+    /// 1 is called first.
+    #[validate(range(min = 1, max = 20))]
+    pub call_order: i32,
+    #[serde(default)]
+    pub is_keyholder: bool,
+}
+
+/// The body of `POST /api/v1/seniors`.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct SeniorInput {
+    #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    pub name: String,
+    pub gender: Gender,
+    /// YYYY-MM-DD
+    pub birth_date: NaiveDate,
+    /// 18-character resident ID number (GB 11643).
+    pub id_number: String,
+    /// Mainland mobile or landline with area code.
+    pub phone: String,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters long"))]
+    pub address: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub community_id: i64,
+    pub living_arrangement: LivingArrangement,
+    pub economic_status: EconomicStatus,
+    #[serde(default)]
+    pub medical_notes: MedicalNotes,
+    #[serde(default)]
+    #[validate(nested)]
+    pub contacts: Vec<ContactInput>,
+}
+
+/// A senior ready to store: every value checked.
+#[derive(Debug, Clone)]
+pub struct NewSenior {
+    pub input: SeniorInput,
+    pub id_number: ResidentId,
+    pub phone: Phone,
+    pub contact_phones: Vec<Phone>,
+    pub cell: h3o::CellIndex,
+}
+
+/// Full years between `birth` and `on`.
+pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
+    let mut years = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    years.max(0) as u32
+}
+
+impl NewSenior {
+    /// Checks meaning beyond shape: the ID number and its birth date, the age, phones,
+    /// coordinates inside the service area. Collects every error.
+    pub fn parse(input: SeniorInput, state: &AppState) -> Result<Self, ApiError> {
+        let settings = &state.settings;
+        let mut errors = Vec::new();
+        let today = state.clock.now().with_timezone(&settings.tz()).date_naive();
+
+        let id_number = match ResidentId::parse(&input.id_number) {
+            Ok(id) => {
+                if id.birth_date() != input.birth_date {
+                    errors.push(FieldError::new(
+                        "id_number",
+                        "birth_date_mismatch",
+                        format!("its birth date {} does not match birth_date {}", id.birth_date(), input.birth_date),
+                    ));
+                }
+                Some(id)
+            }
+            Err(e) => {
+                errors.push(FieldError::new("id_number", "invalid", e.to_string()));
+                None
+            }
+        };
+        if input.birth_date > today {
+            errors.push(FieldError::new("birth_date", "future", "is in the future"));
+        } else if age_on(input.birth_date, today) < settings.min_senior_age {
+            errors.push(FieldError::new(
+                "birth_date",
+                "too_young",
+                format!("the senior must be at least {} years old", settings.min_senior_age),
+            ));
+        }
+        let phone = Phone::parse(&input.phone);
+        if phone.is_none() {
+            errors.push(FieldError::new(
+                "phone",
+                "invalid",
+                "must be a mainland mobile (11 digits) or a landline with its area code",
+            ));
+        }
+        let [min_lng, min_lat, max_lng, max_lat] = settings.service_area;
+        if !(min_lat..=max_lat).contains(&input.latitude) {
+            errors.push(FieldError::new(
+                "latitude",
+                "outside_service_area",
+                format!("must be between {min_lat} and {max_lat} (the service area)"),
+            ));
+        }
+        if !(min_lng..=max_lng).contains(&input.longitude) {
+            errors.push(FieldError::new(
+                "longitude",
+                "outside_service_area",
+                format!("must be between {min_lng} and {max_lng} (the service area)"),
+            ));
+        }
+        let mut contact_phones = Vec::new();
+        for (i, c) in input.contacts.iter().enumerate() {
+            match Phone::parse(&c.phone) {
+                Some(p) => contact_phones.push(p),
+                None => errors.push(FieldError::new(
+                    format!("contacts[{i}].phone"),
+                    "invalid",
+                    "must be a mainland mobile or landline",
+                )),
+            }
+        }
+        let cell = grid::cell_of(input.latitude, input.longitude, settings.resolution());
+        match (errors.is_empty(), id_number, phone, cell) {
+            (true, Some(id_number), Some(phone), Some(cell)) => {
+                Ok(Self { input, id_number, phone, contact_phones, cell })
+            }
+            _ => Err(ApiError::Validation(errors)),
+        }
+    }
+}
+
+fn duplicate(existing_id: i64) -> ApiError {
+    let mut extra = serde_json::Map::new();
+    extra.insert("existing_id".into(), existing_id.into());
+    extra.insert("existing".into(), format!("/api/v1/seniors/{existing_id}").into());
+    ApiError::Conflict {
+        code: "duplicate-senior",
+        detail: "A senior with this ID number is already registered".into(),
+        extra: Some(extra),
+    }
+}
+
+/// Stores a new senior. The community must exist and be in the caller's scope.
+pub async fn register(state: &AppState, caller: &Caller, new: NewSenior) -> Result<seniors::Model, ApiError> {
+    let db = &state.db;
+    let community = communities::Entity::find_by_id(new.input.community_id).one(db).await?;
+    let community = match community {
+        Some(c) if caller.sees_community(CommunityId(c.id)) => c,
+        _ => {
+            return Err(ApiError::field("community_id", "unknown", "is not one of your communities"));
+        }
+    };
+    let outside_boundary = match grid::parse_boundary(&community.boundary_geojson) {
+        Ok(boundary) => !grid::contains(&boundary, new.input.latitude, new.input.longitude),
+        Err(_) => false,
+    };
+    let protected = state.data_key.protect_id_number(new.id_number.as_str())?;
+    let now = state.clock.now();
+    let today = now.with_timezone(&state.settings.tz()).date_naive();
+
+    let txn = crate::db::begin_write(db).await?;
+    if let Some(existing) = seniors::Entity::find()
+        .filter(seniors::Column::IdNumberHash.eq(protected.lookup_hash.clone()))
+        .one(&txn)
+        .await?
+    {
+        return Err(duplicate(existing.id));
+    }
+    let input = &new.input;
+    let senior = seniors::ActiveModel {
+        community_id: Set(community.id),
+        name: Set(input.name.trim().to_owned()),
+        gender: Set(input.gender.as_str().to_owned()),
+        birth_date: Set(input.birth_date),
+        id_number_enc: Set(protected.encrypted),
+        id_number_hash: Set(protected.lookup_hash.clone()),
+        id_number_masked: Set(protected.masked),
+        phone: Set(new.phone.as_str().to_owned()),
+        address: Set(input.address.trim().to_owned()),
+        latitude: Set(input.latitude),
+        longitude: Set(input.longitude),
+        cell: Set(grid::to_db(new.cell)),
+        outside_boundary: Set(outside_boundary),
+        living_arrangement: Set(input.living_arrangement.as_str().to_owned()),
+        economic_status: Set(input.economic_status.as_str().to_owned()),
+        medical_notes: Set(serde_json::to_value(&input.medical_notes).unwrap_or_default()),
+        status: Set("active".to_owned()),
+        status_since: Set(today),
+        tier: Set(None),
+        flags: Set(serde_json::json!([])),
+        has_bell: Set(false),
+        reassessment_due_on: Set(Some(today)),
+        created_by: Set(caller.user_id.map(|u| u.0)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match ApiError::from(e) {
+        ApiError::Conflict { .. } => duplicate(0),
+        other => other,
+    })?;
+    for (c, phone) in input.contacts.iter().zip(&new.contact_phones) {
+        contacts::ActiveModel {
+            senior_id: Set(senior.id),
+            name: Set(c.name.trim().to_owned()),
+            relation: Set(c.relation.trim().to_owned()),
+            phone: Set(phone.as_str().to_owned()),
+            call_order: Set(c.call_order),
+            is_keyholder: Set(c.is_keyholder),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    audit::record(
+        &txn,
+        &state.clock,
+        caller,
+        audit::Entry::new("senior.create", "senior", Some(senior.id.to_string())),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(senior.id = senior.id, community.id = community.id, outside_boundary, "senior registered");
+    Ok(senior)
+}
+
+/// Loads a senior the caller may see, else 404.
+pub async fn find_visible(db: &impl ConnectionTrait, caller: &Caller, id: i64) -> Result<seniors::Model, ApiError> {
+    let senior = seniors::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)?;
+    caller.scope(CommunityId(senior.community_id))?;
+    Ok(senior)
+}
+
+/// The full resident ID number, for a stated reason; the read is audited in the same
+/// transaction, so there is no reveal without its audit row.
+pub async fn reveal_id_number(state: &AppState, caller: &Caller, id: i64, reason: &str) -> Result<String, ApiError> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let senior = find_visible(&txn, caller, id).await?;
+    let plain = state.data_key.decrypt(&senior.id_number_enc)?;
+    audit::record(
+        &txn,
+        &state.clock,
+        caller,
+        audit::Entry::new("senior.reveal_id_number", "senior", Some(id.to_string())).reason(reason),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(plain)
+}
