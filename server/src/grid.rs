@@ -57,6 +57,35 @@ fn ring(value: &serde_json::Value) -> Result<geo::LineString<f64>, String> {
     Ok(geo::LineString(coords))
 }
 
+/// The cells that cover a boundary: every point of it lies in one of them (so a cell
+/// on the border between two communities belongs to both).
+pub fn covering_cells(boundary: &geo::MultiPolygon<f64>, resolution: Resolution) -> Result<Vec<i64>, String> {
+    let mut tiler =
+        h3o::geom::TilerBuilder::new(resolution).containment_mode(h3o::geom::ContainmentMode::Covers).build();
+    for polygon in &boundary.0 {
+        tiler.add(polygon.clone()).map_err(|e| format!("cannot tile the boundary: {e}"))?;
+    }
+    let mut cells: Vec<i64> = tiler.into_coverage().map(to_db).collect();
+    cells.sort_unstable();
+    cells.dedup();
+    Ok(cells)
+}
+
+/// The cell's outline as a GeoJSON Polygon geometry (longitude, latitude).
+pub fn cell_geojson(cell: CellIndex) -> serde_json::Value {
+    let shape = geo::MultiPolygon::from(cell);
+    let rings: Vec<Vec<[f64; 2]>> = shape
+        .0
+        .first()
+        .map(|p| vec![p.exterior().coords().map(|c| [round6(c.x), round6(c.y)]).collect()])
+        .unwrap_or_default();
+    serde_json::json!({ "type": "Polygon", "coordinates": rings })
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
 /// Whether a point lies inside (or on the edge of) a boundary.
 pub fn contains(boundary: &geo::MultiPolygon<f64>, latitude: f64, longitude: f64) -> bool {
     use geo::Intersects;
@@ -74,6 +103,20 @@ mod tests {
         assert_eq!(from_db(stored), Some(cell));
         assert_eq!(cell_string(stored), cell.to_string());
         assert_eq!(cell_string(stored).len(), 15);
+    }
+
+    #[test]
+    fn covering_cells_contain_every_point_of_the_boundary() {
+        let square = r#"{"type":"Polygon","coordinates":[[[117.19,39.11],[117.20,39.11],[117.20,39.12],[117.19,39.12],[117.19,39.11]]]}"#;
+        let b = parse_boundary(square).unwrap();
+        let cells = covering_cells(&b, Resolution::Nine).unwrap();
+        assert!(cells.len() > 5);
+        for (lat, lng) in [(39.11, 117.19), (39.115, 117.195), (39.12, 117.20)] {
+            let c = to_db(cell_of(lat, lng, Resolution::Nine).unwrap());
+            assert!(cells.contains(&c), "{lat},{lng}");
+        }
+        let outline = cell_geojson(from_db(cells[0]).unwrap());
+        assert_eq!(outline["coordinates"][0].as_array().unwrap().len(), 7, "a closed hexagon");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod errors;
+mod grid;
 mod jobs;
 mod migrations;
 mod openapi;

@@ -1,18 +1,20 @@
 //! `/api/v1/communities`: the communities of the street, scoped by role.
 
-use actix_web::{get, web};
-use entity::communities;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde::Serialize;
+use actix_web::{HttpResponse, get, post, web};
+use entity::{communities, community_cells};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
 
 use crate::auth::{Caller, CommunityId, Role};
 use crate::error::{ApiError, Problem};
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list_communities).service(get_community);
+    cfg.service(list_communities).service(create_community).service(get_community);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,4 +78,87 @@ async fn get_community(
     caller.scope(CommunityId(id))?;
     let row = communities::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
     Ok(web::Json(row.into()))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct CommunityInput {
+    #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    pub name: String,
+    /// The street (街道) the community belongs to.
+    #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    pub street: String,
+    #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    pub district: String,
+    /// A GeoJSON Polygon or MultiPolygon (longitude, latitude).
+    #[schema(value_type = Object)]
+    pub boundary: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedCommunity {
+    pub id: i64,
+    /// Number of H3 cells covering the boundary at the configured resolution.
+    pub cells: usize,
+}
+
+/// Create a community with its boundary (admin); the covering H3 cells are computed and stored.
+#[utoipa::path(
+    tag = "communities",
+    request_body = CommunityInput,
+    responses(
+        (status = 201, body = CreatedCommunity),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/communities")]
+async fn create_community(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CommunityInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(&[Role::Admin])?;
+    let input = body.0;
+    let boundary_text = input.boundary.to_string();
+    let boundary =
+        crate::grid::parse_boundary(&boundary_text).map_err(|e| ApiError::field("boundary", "invalid", e))?;
+    let cells = crate::grid::covering_cells(&boundary, state.settings.resolution())
+        .map_err(|e| ApiError::field("boundary", "invalid", e))?;
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let community = communities::ActiveModel {
+        name: Set(input.name.trim().to_owned()),
+        street: Set(input.street.trim().to_owned()),
+        district: Set(input.district.trim().to_owned()),
+        boundary_geojson: Set(boundary_text),
+        cell_resolution: Set(i16::from(state.settings.h3_resolution)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match ApiError::from(e) {
+        ApiError::Conflict { .. } => {
+            ApiError::conflict("duplicate-community", "This street already has a community of that name")
+        }
+        other => other,
+    })?;
+    for chunk in cells.chunks(1000) {
+        community_cells::Entity::insert_many(
+            chunk.iter().map(|&cell| community_cells::ActiveModel { community_id: Set(community.id), cell: Set(cell) }),
+        )
+        .exec(&txn)
+        .await?;
+    }
+    crate::audit::record(
+        &txn,
+        &state.clock,
+        &caller,
+        crate::audit::Entry::new("community.create", "community", Some(community.id.to_string())),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(CreatedCommunity { id: community.id, cells: cells.len() }))
 }

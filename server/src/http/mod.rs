@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod communities;
 pub mod extract;
+pub mod grid;
 pub mod ops;
 pub mod pagination;
 pub mod seniors;
@@ -32,6 +33,7 @@ use crate::error::ApiError;
         (name = "users", description = "Accounts (admin)"),
         (name = "communities", description = "Communities of the street"),
         (name = "seniors", description = "The senior registry"),
+        (name = "grid", description = "H3 grid cells"),
         (name = "ops", description = "Health, readiness, metrics, jobs"),
     )
 )]
@@ -59,6 +61,7 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     users::configure(cfg);
     communities::configure(cfg);
     seniors::configure(cfg);
+    grid::configure(cfg);
     ops::configure_api(cfg);
 }
 
