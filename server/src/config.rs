@@ -126,6 +126,8 @@ pub struct Settings {
     pub service_area: [f64; 4],
     /// Months after an assessment when the next one falls due.
     pub reassessment_months: u32,
+    /// Segmentation rules (TOML); the shipped defaults when unset.
+    pub rules_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -152,6 +154,7 @@ impl Default for Settings {
             // Tianjin municipality.
             service_area: [116.70, 38.55, 118.07, 40.25],
             reassessment_months: 6,
+            rules_file: None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod registry;
 pub mod seeding;
+pub mod segmentation;
 pub mod state;
 pub mod telemetry;
 
@@ -50,9 +51,21 @@ impl Application {
 
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let db = db::connect(&settings).await?;
+        let rules = Arc::new(load_rules(&settings)?);
         db::migrate(&db).await?;
         let data_key = DataKey::load(&settings)?;
-        let state = AppState { db, settings: Arc::new(settings), data_key, clock };
+        let state = AppState { db, settings: Arc::new(settings), data_key, clock, rules };
+        let outcome = registry::tiering::resegment_stale(&state, false)
+            .await
+            .map_err(|e| anyhow::anyhow!("re-segmenting under rules {}: {e}", state.rules.version()))?;
+        if outcome.seniors > 0 {
+            tracing::info!(
+                rules = state.rules.version(),
+                seniors = outcome.seniors,
+                moved = outcome.moved_total(),
+                "re-segmented seniors decided under other rules"
+            );
+        }
         Self::from_state(state)
     }
 
@@ -89,6 +102,18 @@ impl Application {
             scheduler.shutdown().await.ok();
         }
         result
+    }
+}
+
+/// The rules file from the settings, or the shipped defaults. A bad file stops
+/// start-up with its line and column.
+pub fn load_rules(settings: &Settings) -> anyhow::Result<segmentation::Rules> {
+    match &settings.rules_file {
+        None => Ok(segmentation::Rules::defaults()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            segmentation::Rules::parse(&text).map_err(|e| anyhow::anyhow!("rules file {}: {e}", path.display()))
+        }
     }
 }
 
