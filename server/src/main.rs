@@ -55,6 +55,30 @@ enum Command {
     },
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
+    /// Care segmentation rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Import records from a spreadsheet, as an admin: all rows or none.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Seniors from a CSV (UTF-8 or GBK) or XLSX file with a header row.
+    Seniors {
+        file: PathBuf,
+        /// Check every row and store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The community of rows that leave community_id (社区ID) empty.
+        #[arg(long, value_name = "ID")]
+        community_default: Option<i64>,
+    },
 }
 
 #[derive(Args)]
@@ -131,6 +155,15 @@ enum VapidAction {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// Check a rules file; print its version, or the line and column of the first mistake.
+    Check { file: PathBuf },
+    /// Re-segment every senior under the rules in force (the settings' rules_file or the
+    /// shipped defaults) and report how many moved between tiers.
+    Apply,
 }
 
 #[derive(Subcommand)]
@@ -265,9 +298,81 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             print!("{}", settings.to_redacted_toml());
             Ok(())
         }
+        Command::Rules { action: RulesAction::Check { file } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            match linli::segmentation::Rules::parse(&text) {
+                Ok(rules) => {
+                    println!(
+                        "{}: rules version {} is valid ({} tiers)",
+                        file.display(),
+                        rules.version(),
+                        rules.tiers().len()
+                    );
+                    Ok(())
+                }
+                Err(e) => bail!("{}: {e}", file.display()),
+            }
+        }
+        Command::Rules { action: RulesAction::Apply } => {
+            settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            let app = Application::build(settings).await?;
+            let outcome = linli::registry::tiering::resegment_stale(app.state(), true)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "rules {}: {} seniors checked, {} moved between tiers",
+                app.state().rules.version(),
+                outcome.seniors,
+                outcome.moved_total()
+            );
+            for ((from, to), n) in &outcome.moved {
+                println!("  {from} -> {to}: {n}");
+            }
+            Ok(())
+        }
         Command::Openapi => {
             let doc = linli::http::openapi().to_pretty_json().context("rendering the OpenAPI document")?;
             println!("{doc}");
+            Ok(())
+        }
+        Command::Import { what: ImportWhat::Seniors { file, dry_run, community_default } } => {
+            use linli::registry::import::{self, Format, ImportOptions};
+            let mut source = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let format = Format::sniff(&mut source).with_context(|| format!("reading {}", file.display()))?;
+            settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            let app = Application::build(settings).await?;
+            let caller = linli::auth::Caller {
+                role: Role::Admin,
+                user_id: None,
+                device_id: None,
+                communities: Vec::new(),
+                session_id: None,
+                request_id: None,
+            };
+            let bar = indicatif::ProgressBar::new_spinner().with_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos} rows read ({per_sec}, {elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let progress = bar.clone();
+            let options = ImportOptions {
+                dry_run,
+                community_default,
+                progress: Some(Arc::new(move |n| progress.set_position(n))),
+            };
+            let report = import::import_seniors(app.state(), &caller, source, format, options)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.problem().detail.unwrap_or_else(|| e.to_string())))?;
+            bar.finish_and_clear();
+            for e in &report.errors {
+                println!("line {}: {}: {}", e.line, e.field, e.message);
+            }
+            let stored =
+                if dry_run { "dry run, nothing stored".to_owned() } else { format!("{} stored", report.stored) };
+            println!("{} rows, {} bad, {stored}", report.rows, report.bad_rows);
+            if !report.is_clean() {
+                let listed = if report.error_count > report.errors.len() as u64 { " (first ones listed)" } else { "" };
+                bail!("{} problems found{listed}; nothing was stored", report.error_count);
+            }
             Ok(())
         }
     }

@@ -102,3 +102,22 @@ fn vapid_generate_writes_a_private_key_file() {
     let again = linli().args(["vapid", "generate"]).env("LINLI_DATA_DIR", dir.path()).output().unwrap();
     assert!(!again.status.success(), "an existing key is not overwritten without --force");
 }
+
+#[test]
+fn rules_check_accepts_the_defaults_and_names_the_line_of_a_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, linli::segmentation::DEFAULT_RULES).unwrap();
+    let out = linli().args(["rules", "check"]).arg(&good).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2026-11-1"));
+
+    let bad = dir.path().join("bad.toml");
+    let text = linli::segmentation::DEFAULT_RULES.replace("oldest_old_age = 80", "oldest_old_age = 80\nnonsense = 1");
+    let line = text.lines().position(|l| l.starts_with("nonsense")).unwrap() + 1;
+    std::fs::write(&bad, text).unwrap();
+    let out = linli().args(["rules", "check"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("line {line}")), "{err}");
+}

@@ -171,6 +171,16 @@ pub async fn record(
         .filter(seniors::Column::Id.eq(senior.id))
         .exec(&txn)
         .await?;
+    crate::registry::tiering::resegment(
+        &txn,
+        &state.rules,
+        &senior,
+        Some(&row),
+        now,
+        today,
+        caller.user_id.map(|u| u.0),
+    )
+    .await?;
     audit::record(
         &txn,
         &state.clock,

@@ -7,7 +7,9 @@ pub mod extract;
 pub mod grid;
 pub mod ops;
 pub mod pagination;
+pub mod segmentation;
 pub mod seniors;
+pub mod seniors_io;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +36,7 @@ use crate::error::ApiError;
         (name = "communities", description = "Communities of the street"),
         (name = "seniors", description = "The senior registry"),
         (name = "grid", description = "H3 grid cells"),
+        (name = "segmentation", description = "Care tiers and their rules"),
         (name = "ops", description = "Health, readiness, metrics, jobs"),
     )
 )]
@@ -60,8 +63,10 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::configure(cfg);
     users::configure(cfg);
     communities::configure(cfg);
+    seniors_io::configure(cfg); // before `seniors`: `/seniors/export` is not `/seniors/{id}`
     seniors::configure(cfg);
     grid::configure(cfg);
+    segmentation::configure(cfg);
     ops::configure_api(cfg);
 }
 

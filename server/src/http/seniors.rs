@@ -211,7 +211,12 @@ pub struct Overview {
     /// The latest assessment, if any.
     pub assessment: Option<AssessmentView>,
     pub tier: Option<String>,
+    /// Why the senior is in this tier (English), from the latest tier change.
     pub tier_reasons: Vec<String>,
+    /// The same reasons in Chinese.
+    pub tier_reasons_zh: Vec<String>,
+    /// The rule that decided the tier.
+    pub tier_rule: Option<String>,
     pub flags: Vec<String>,
     pub contacts: Vec<ContactView>,
     pub plans: Vec<PlanView>,
@@ -253,8 +258,18 @@ async fn overview(
             .limit(1)
             .one(db),
     )?;
-    let tier_reasons: Vec<String> =
-        change.map(|c| serde_json::from_value(c.reasons).unwrap_or_default()).unwrap_or_default();
+    // Reasons are stored as {"en": [...], "zh": [...]}; a plain list (older rows) is Chinese.
+    let reasons = |lang: &str| -> Vec<String> {
+        let Some(stored) = change.as_ref().map(|c| &c.reasons) else { return Vec::new() };
+        let list = if stored.is_array() {
+            if lang == "zh" { Some(stored.clone()) } else { None }
+        } else {
+            stored.get(lang).cloned()
+        };
+        list.and_then(|l| serde_json::from_value(l).ok()).unwrap_or_default()
+    };
+    let (tier_reasons, tier_reasons_zh) = (reasons("en"), reasons("zh"));
+    let tier_rule = change.as_ref().map(|c| c.rule.clone());
     let view = SeniorView::from(senior);
     Ok(web::Json(Overview {
         tier: view.tier.clone(),
@@ -262,6 +277,8 @@ async fn overview(
         senior: view,
         assessment: latest.map(AssessmentView::from),
         tier_reasons,
+        tier_reasons_zh,
+        tier_rule,
         contacts: contacts
             .into_iter()
             .map(|c| ContactView {

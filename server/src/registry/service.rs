@@ -2,7 +2,7 @@
 //! checked, every error named), then stored with its cell, contacts and audit row in
 //! one transaction.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{communities, contacts, seniors};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,7 @@ use validator::Validate;
 use super::{EconomicStatus, Gender, LivingArrangement, Phone, ResidentId};
 use crate::audit;
 use crate::auth::{Caller, CommunityId};
+use crate::crypto::ProtectedId;
 use crate::error::{ApiError, FieldError};
 use crate::grid;
 use crate::state::AppState;
@@ -202,14 +203,46 @@ pub async fn register(state: &AppState, caller: &Caller, new: NewSenior) -> Resu
     {
         return Err(duplicate(existing.id));
     }
+    let senior = senior_row(&new, protected, outside_boundary, caller.user_id.map(|u| u.0), now, today)
+        .insert(&txn)
+        .await
+        .map_err(|e| match ApiError::from(e) {
+            ApiError::Conflict { .. } => duplicate(0),
+            other => other,
+        })?;
+    for (c, phone) in new.input.contacts.iter().zip(&new.contact_phones) {
+        contact_row(senior.id, c, phone, now).insert(&txn).await?;
+    }
+    super::tiering::resegment(&txn, &state.rules, &senior, None, now, today, caller.user_id.map(|u| u.0)).await?;
+    audit::record(
+        &txn,
+        &state.clock,
+        caller,
+        audit::Entry::new("senior.create", "senior", Some(senior.id.to_string())),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(senior.id = senior.id, community.id = community.id, outside_boundary, "senior registered");
+    Ok(senior)
+}
+
+/// A senior's row, built from checked values; `register` and the import store the same thing.
+pub fn senior_row(
+    new: &NewSenior,
+    protected: ProtectedId,
+    outside_boundary: bool,
+    created_by: Option<i64>,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> seniors::ActiveModel {
     let input = &new.input;
-    let senior = seniors::ActiveModel {
-        community_id: Set(community.id),
+    seniors::ActiveModel {
+        community_id: Set(input.community_id),
         name: Set(input.name.trim().to_owned()),
         gender: Set(input.gender.as_str().to_owned()),
         birth_date: Set(input.birth_date),
         id_number_enc: Set(protected.encrypted),
-        id_number_hash: Set(protected.lookup_hash.clone()),
+        id_number_hash: Set(protected.lookup_hash),
         id_number_masked: Set(protected.masked),
         phone: Set(new.phone.as_str().to_owned()),
         address: Set(input.address.trim().to_owned()),
@@ -226,42 +259,26 @@ pub async fn register(state: &AppState, caller: &Caller, new: NewSenior) -> Resu
         flags: Set(serde_json::json!([])),
         has_bell: Set(false),
         reassessment_due_on: Set(Some(today)),
-        created_by: Set(caller.user_id.map(|u| u.0)),
+        created_by: Set(created_by),
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(1),
         ..Default::default()
     }
-    .insert(&txn)
-    .await
-    .map_err(|e| match ApiError::from(e) {
-        ApiError::Conflict { .. } => duplicate(0),
-        other => other,
-    })?;
-    for (c, phone) in input.contacts.iter().zip(&new.contact_phones) {
-        contacts::ActiveModel {
-            senior_id: Set(senior.id),
-            name: Set(c.name.trim().to_owned()),
-            relation: Set(c.relation.trim().to_owned()),
-            phone: Set(phone.as_str().to_owned()),
-            call_order: Set(c.call_order),
-            is_keyholder: Set(c.is_keyholder),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+}
+
+/// A contact's row.
+pub fn contact_row(senior_id: i64, contact: &ContactInput, phone: &Phone, now: DateTime<Utc>) -> contacts::ActiveModel {
+    contacts::ActiveModel {
+        senior_id: Set(senior_id),
+        name: Set(contact.name.trim().to_owned()),
+        relation: Set(contact.relation.trim().to_owned()),
+        phone: Set(phone.as_str().to_owned()),
+        call_order: Set(contact.call_order),
+        is_keyholder: Set(contact.is_keyholder),
+        created_at: Set(now),
+        ..Default::default()
     }
-    audit::record(
-        &txn,
-        &state.clock,
-        caller,
-        audit::Entry::new("senior.create", "senior", Some(senior.id.to_string())),
-    )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(senior.id = senior.id, community.id = community.id, outside_boundary, "senior registered");
-    Ok(senior)
 }
 
 /// Loads a senior the caller may see, else 404.
