@@ -104,3 +104,29 @@ test('the language switch shows English', async () => {
   await page.getByText('Log in', { exact: true }).first().waitFor()
   await page.context().close()
 })
+
+test('when the server cannot be reached the app says so and offers a retry', async () => {
+  const page = await freshPage()
+  await page.route('**/api/v1/auth/me', (route) => route.abort())
+  await page.goto(`${BASE}/console`)
+  await page.getByTestId('app-unreachable').waitFor()
+  await page.unroute('**/api/v1/auth/me')
+  await page.getByTestId('app-retry').click()
+  await page.waitForURL(/\/login/)
+  await page.context().close()
+})
+
+test('a lockout says how many minutes to wait', async () => {
+  const page = await freshPage()
+  await page.route('**/api/v1/auth/login', (route) =>
+    route.fulfill({
+      status: 429,
+      headers: { 'retry-after': '540', 'content-type': 'application/problem+json' },
+      body: JSON.stringify({ type: 'about:blank', title: 'Too many attempts', status: 429 }),
+    }),
+  )
+  await logIn(page, 'worker', 'whatever')
+  await page.getByTestId('login-error').waitFor()
+  assert.match(await page.getByTestId('login-error').textContent(), /9 分钟/)
+  await page.context().close()
+})

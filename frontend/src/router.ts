@@ -16,6 +16,13 @@ export const router = createRouter({
     { path: '/admin', component: () => import('./views/AdminHome.vue'), meta: { roles: ['admin'] } },
     { path: '/bureau', component: () => import('./views/BureauHome.vue'), meta: { roles: ['bureau'] } },
     { path: '/console', component: () => import('./views/WorkerHome.vue'), meta: { roles: ['worker'] } },
+    { path: '/console/seniors', component: () => import('./views/seniors/SeniorList.vue'), meta: { roles: ['worker', 'admin'] } },
+    { path: '/console/seniors/new', component: () => import('./views/seniors/SeniorForm.vue'), meta: { roles: ['worker', 'admin'] } },
+    {
+      path: '/console/seniors/:id(\\d+)',
+      component: () => import('./views/seniors/SeniorProfile.vue'),
+      meta: { roles: ['worker', 'admin'] },
+    },
     { path: '/app', component: () => import('./mobile/ResponderHome.vue'), meta: { roles: ['caregiver', 'volunteer'] } },
     { path: '/:rest(.*)*', redirect: '/' },
     { path: '/', redirect: '/login' },

@@ -5,9 +5,19 @@ import { api, unwrap, type Me, type Role } from './api/client'
 export const me = ref<Me | null>(null)
 let loaded = false
 
+/** The server could not say who is logged in (network down or a 5xx answer). */
+export class SessionUnavailable extends Error {}
+
 export async function loadMe(): Promise<Me | null> {
   if (loaded) return me.value
-  const result = await api.GET('/api/v1/auth/me')
+  let result
+  try {
+    result = await api.GET('/api/v1/auth/me')
+  } catch (err) {
+    throw new SessionUnavailable(String(err))
+  }
+  // A server error is not "logged out": say so instead of sending the user to /login.
+  if (result.response.status >= 500) throw new SessionUnavailable(`HTTP ${result.response.status}`)
   me.value = result.response.ok ? (result.data ?? null) : null
   loaded = true
   return me.value

@@ -8,6 +8,18 @@ export type Me = components['schemas']['Me']
 export type Role = components['schemas']['Role']
 export type Problem = components['schemas']['Problem']
 export type FieldError = components['schemas']['FieldError']
+export type Community = components['schemas']['CommunityView']
+export type Senior = components['schemas']['SeniorView']
+export type SeniorInput = components['schemas']['SeniorInput']
+export type ContactInput = components['schemas']['ContactInput']
+export type Overview = components['schemas']['Overview']
+export type Assessment = components['schemas']['AssessmentView']
+export type AssessmentInput = components['schemas']['AssessmentInput']
+export type AssessmentReason = components['schemas']['AssessmentReason']
+export type BarthelInput = components['schemas']['BarthelInput']
+export type Gender = components['schemas']['Gender']
+export type LivingArrangement = components['schemas']['LivingArrangement']
+export type EconomicStatus = components['schemas']['EconomicStatus']
 
 export const api = createClient<paths>({ baseUrl: '/', credentials: 'same-origin' })
 
@@ -24,6 +36,11 @@ export class ApiProblem extends Error {
     this.retryAfter = retryAfter
   }
 
+  /** Extra members of the problem (e.g. `existing_id` on a conflict). */
+  extra(name: string): unknown {
+    return (this.problem as Record<string, unknown>)[name]
+  }
+
   /** Field name -> message, for showing next to form inputs. */
   fieldErrors(): Record<string, string> {
     const out: Record<string, string> = {}
@@ -32,9 +49,18 @@ export class ApiProblem extends Error {
   }
 }
 
+/** Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3). */
+function retryAfterSeconds(header: string | null): number | null {
+  if (!header) return null
+  const seconds = Number(header)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds)
+  const at = Date.parse(header)
+  return Number.isNaN(at) ? null : Math.max(0, Math.round((at - Date.now()) / 1000))
+}
+
 /** Unwraps an openapi-fetch result, throwing ApiProblem on an error status. */
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.response.ok) return result.data as T
-  const retry = result.response.headers.get('retry-after')
-  throw new ApiProblem(result.response.status, (result.error ?? {}) as Partial<Problem>, retry ? Number(retry) : null)
+  const retry = retryAfterSeconds(result.response.headers.get('retry-after'))
+  throw new ApiProblem(result.response.status, (result.error ?? {}) as Partial<Problem>, retry)
 }

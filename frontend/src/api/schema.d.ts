@@ -87,7 +87,8 @@ export interface paths {
         /** Communities visible to the caller: workers see their own, admins and the bureau all. */
         get: operations["list_communities"];
         put?: never;
-        post?: never;
+        /** Create a community with its boundary (admin); the covering H3 cells are computed and stored. */
+        post: operations["create_community"];
         delete?: never;
         options?: never;
         head?: never;
@@ -103,6 +104,23 @@ export interface paths {
         };
         /** One community (404 outside the caller's scope). */
         get: operations["get_community"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/grid/cells": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Seniors per cell with counts by tier (workers see only their communities). */
+        get: operations["cells"];
         put?: never;
         post?: never;
         delete?: never;
@@ -131,6 +149,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/segmentation/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What would change under other rules, without applying them (admin). A rules file
+         *     with a mistake is 422 naming its line and column.
+         */
+        post: operations["preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/segmentation/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The segmentation rules in force (admin, worker, bureau). */
+        get: operations["current_rules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/seniors": {
         parameters: {
             query?: never;
@@ -141,7 +196,56 @@ export interface paths {
         /** Seniors in the caller's communities, newest first. */
         get: operations["list_seniors"];
         put?: never;
+        /**
+         * Register a senior (worker, admin). Every invalid field is named in one 422; a
+         *     second senior with the same ID number is 409 with `existing_id`.
+         */
+        post: operations["create_senior"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/seniors/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the seniors in the caller's communities (worker, admin) as CSV or XLSX, with
+         *     the list's filters. Headers are Chinese and English (`姓名 (name)`); ID numbers are
+         *     masked. The export is written to the audit log.
+         */
+        get: operations["export_seniors"];
+        put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/seniors/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import seniors from a spreadsheet (worker, admin): the file is the request body, a
+         *     CSV (UTF-8, or GBK as Excel saves it) or an XLSX workbook (first sheet), with a
+         *     header row in English (`name`, `birth_date`, ...) or Chinese (`姓名`, `出生日期`, ...).
+         *     Every row gets the same checks as `POST /seniors`, plus duplicate ID numbers in the
+         *     file and in the registry. All rows are stored, or none: any bad row makes a real
+         *     import 422 with the same report a dry run gives. Line numbers count the header as 1.
+         */
+        post: operations["import_seniors"];
         delete?: never;
         options?: never;
         head?: never;
@@ -159,6 +263,64 @@ export interface paths {
         get: operations["get_senior"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/seniors/{id}/assessments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A senior's assessments, newest first (worker, admin). */
+        get: operations["list_assessments"];
+        put?: never;
+        /**
+         * Record an assessment (worker, admin): the server computes the Barthel total, the
+         *     dependency level and the cognition level.
+         */
+        post: operations["create_assessment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/seniors/{id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One call for the senior's whole record (worker, admin). */
+        get: operations["overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/seniors/{id}/reveal-id-number": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reveal the full resident ID number (worker, admin) for a stated reason; the read is
+         *     written to the audit log in the same transaction.
+         */
+        post: operations["reveal_id_number"];
         delete?: never;
         options?: never;
         head?: never;
@@ -238,9 +400,77 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The body of `POST /api/v1/seniors/{id}/assessments`. */
+        AssessmentInput: {
+            barthel: components["schemas"]["BarthelInput"];
+            notes?: string | null;
+            reason?: components["schemas"]["AssessmentReason"];
+            /**
+             * Format: int64
+             * @description Number of wrong answers on the SPMSQ (0–10).
+             */
+            spmsq_errors: number;
+        };
+        /** @enum {string} */
+        AssessmentReason: "initial" | "periodic" | "hospital_discharge" | "fall" | "other";
+        AssessmentView: {
+            /** Format: date-time */
+            assessed_at: string;
+            /** Format: int64 */
+            assessor_id?: number | null;
+            barthel: components["schemas"]["BarthelInput"];
+            /** Format: int32 */
+            barthel_total: number;
+            cognition_level: string;
+            dependency_level: string;
+            /** Format: int64 */
+            id: number;
+            notes?: string | null;
+            reason: string;
+            /** Format: int64 */
+            senior_id: number;
+            /** Format: int32 */
+            spmsq_errors: number;
+        };
+        /** @description The ten item scores as sent by a client, not yet checked. */
+        BarthelInput: {
+            /** Format: int32 */
+            bathing: number;
+            /** Format: int32 */
+            bladder: number;
+            /** Format: int32 */
+            bowels: number;
+            /** Format: int32 */
+            dressing: number;
+            /** Format: int32 */
+            feeding: number;
+            /** Format: int32 */
+            grooming: number;
+            /** Format: int32 */
+            mobility: number;
+            /** Format: int32 */
+            stairs: number;
+            /** Format: int32 */
+            toilet_use: number;
+            /** Format: int32 */
+            transfers: number;
+        };
+        /** @description A GeoJSON FeatureCollection: one feature per cell. */
+        CellCollection: {
+            features: Record<string, never>[];
+            type: string;
+        };
         ChangePasswordRequest: {
             current_password: string;
             new_password: string;
+        };
+        CommunityInput: {
+            /** @description A GeoJSON Polygon or MultiPolygon (longitude, latitude). */
+            boundary: Record<string, never>;
+            district: string;
+            name: string;
+            /** @description The street (街道) the community belongs to. */
+            street: string;
         };
         CommunityView: {
             /** @description The boundary as a GeoJSON geometry. */
@@ -250,6 +480,28 @@ export interface components {
             id: number;
             name: string;
             street: string;
+        };
+        ContactInput: {
+            /**
+             * Format: int32
+             * @description 1 is called first.
+             */
+            call_order: number;
+            is_keyholder?: boolean;
+            name: string;
+            phone: string;
+            /** @description 子女, 配偶, 邻居, ... */
+            relation: string;
+        };
+        ContactView: {
+            /** Format: int32 */
+            call_order: number;
+            /** Format: int64 */
+            id: number;
+            is_keyholder: boolean;
+            name: string;
+            phone: string;
+            relation: string;
         };
         CreateUserRequest: {
             /** @description Required for workers: the communities they serve. */
@@ -266,6 +518,23 @@ export interface components {
             /** Format: int64 */
             id: number;
         };
+        CreatedCommunity: {
+            /** @description Number of H3 cells covering the boundary at the configured resolution. */
+            cells: number;
+            /** Format: int64 */
+            id: number;
+        };
+        CreatedSenior: {
+            cell: string;
+            /** Format: int64 */
+            id: number;
+            outside_boundary: boolean;
+        };
+        /**
+         * @description Economic status, which sets the fee ratio.
+         * @enum {string}
+         */
+        EconomicStatus: "destitute" | "subsistence" | "low_income" | "ordinary";
         /** @description One field that failed validation. */
         FieldError: {
             /** @description A stable machine-readable code (`required`, `length`, `range`, ...). */
@@ -275,8 +544,35 @@ export interface components {
             /** @description A human message. */
             message: string;
         };
+        /** @enum {string} */
+        Gender: "male" | "female";
         Health: {
             status: string;
+        };
+        /** @description What an import found and did. */
+        ImportReport: {
+            /**
+             * Format: int64
+             * @description Rows with at least one error.
+             */
+            bad_rows: number;
+            dry_run: boolean;
+            /**
+             * Format: int64
+             * @description Errors found; `errors` lists at most the first 1,000.
+             */
+            error_count: number;
+            errors: components["schemas"]["RowError"][];
+            /**
+             * Format: int64
+             * @description Data rows read (blank rows are skipped).
+             */
+            rows: number;
+            /**
+             * Format: int64
+             * @description Seniors stored: every row, or none.
+             */
+            stored: number;
         };
         JobRunView: {
             /**
@@ -298,6 +594,11 @@ export interface components {
             status: string;
             window_key: string;
         };
+        /**
+         * @description Who the senior lives with.
+         * @enum {string}
+         */
+        LivingArrangement: "alone" | "couple" | "with_family" | "institution";
         LoginRequest: {
             password: string;
             username: string;
@@ -317,6 +618,28 @@ export interface components {
             id: number;
             role: components["schemas"]["Role"];
             username: string;
+        };
+        MedicalNotes: {
+            allergies?: string[];
+            /** @description Chronic conditions (高血压, 糖尿病, ...). */
+            chronic?: string[];
+            /** @description Diet instructions. */
+            diet?: string | null;
+        };
+        /** @description The 360° view: everything a worker needs when the phone rings. */
+        Overview: {
+            assessment?: components["schemas"]["AssessmentView"] | null;
+            contacts: components["schemas"]["ContactView"][];
+            flags: string[];
+            plans: components["schemas"]["PlanView"][];
+            senior: components["schemas"]["SeniorView"];
+            tier?: string | null;
+            /** @description Why the senior is in this tier (English), from the latest tier change. */
+            tier_reasons: string[];
+            /** @description The same reasons in Chinese. */
+            tier_reasons_zh: string[];
+            /** @description The rule that decided the tier. */
+            tier_rule?: string | null;
         };
         Page_SeniorView: {
             items: {
@@ -339,11 +662,17 @@ export interface components {
                 living_arrangement: string;
                 /** Format: double */
                 longitude: number;
+                medical_notes: components["schemas"]["MedicalNotes"];
                 name: string;
+                /** @description The point lies outside the community's boundary: flagged for review. */
                 outside_boundary: boolean;
                 phone: string;
+                /** Format: date */
+                reassessment_due_on?: string | null;
                 status: string;
                 tier?: string | null;
+                /** Format: int32 */
+                version: number;
             }[];
             /** Format: int64 */
             page: number;
@@ -377,6 +706,34 @@ export interface components {
              */
             total: number;
         };
+        PlanView: {
+            /** Format: date */
+            ends_on?: string | null;
+            /** Format: int64 */
+            fee_fen: number;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            /** Format: int64 */
+            price_fen: number;
+            /** Format: date */
+            starts_on: string;
+            status: string;
+        };
+        Preview: {
+            current_version: string;
+            /** @description Seniors whose tier would change. */
+            moved: number;
+            proposed_version: string;
+            /** @description Active seniors compared. */
+            seniors: number;
+            /** @description Every (current tier, proposed tier) pair with its count, unchanged pairs included. */
+            transitions: components["schemas"]["Transition"][];
+        };
+        PreviewRequest: {
+            /** @description A complete rules file (TOML). */
+            rules: string;
+        };
         /** @description The problem+json body. */
         Problem: (Record<string, never> | null) & {
             detail?: string | null;
@@ -392,8 +749,55 @@ export interface components {
             migrations_current: boolean;
             status: string;
         };
+        RevealRequest: {
+            /** @description Why the full number is needed; kept in the audit log. */
+            reason: string;
+        };
+        RevealedIdNumber: {
+            id_number: string;
+        };
         /** @enum {string} */
         Role: "admin" | "bureau" | "worker" | "caregiver" | "volunteer" | "device";
+        /** @description One problem in the file: the line (CSV) or row (XLSX) number, header = 1. */
+        RowError: {
+            /** @description A stable code (`required`, `invalid`, `duplicate`, ...). */
+            code: string;
+            /** @description The column, by its API name (`birth_date`, `contact_phone`). */
+            field: string;
+            /** Format: int64 */
+            line: number;
+            message: string;
+        };
+        RulesInfo: {
+            /** @description The tiers, most needy first. */
+            tiers: string[];
+            version: string;
+        };
+        /** @description The body of `POST /api/v1/seniors`. */
+        SeniorInput: {
+            address: string;
+            /**
+             * Format: date
+             * @description YYYY-MM-DD
+             */
+            birth_date: string;
+            /** Format: int64 */
+            community_id: number;
+            contacts?: components["schemas"]["ContactInput"][];
+            economic_status: components["schemas"]["EconomicStatus"];
+            gender: components["schemas"]["Gender"];
+            /** @description 18-character resident ID number (GB 11643). */
+            id_number: string;
+            /** Format: double */
+            latitude: number;
+            living_arrangement: components["schemas"]["LivingArrangement"];
+            /** Format: double */
+            longitude: number;
+            medical_notes?: components["schemas"]["MedicalNotes"];
+            name: string;
+            /** @description Mainland mobile or landline with area code. */
+            phone: string;
+        };
         /** @description A senior as workers see them: the ID number is always masked here. */
         SeniorView: {
             address: string;
@@ -415,11 +819,22 @@ export interface components {
             living_arrangement: string;
             /** Format: double */
             longitude: number;
+            medical_notes: components["schemas"]["MedicalNotes"];
             name: string;
+            /** @description The point lies outside the community's boundary: flagged for review. */
             outside_boundary: boolean;
             phone: string;
+            /** Format: date */
+            reassessment_due_on?: string | null;
             status: string;
             tier?: string | null;
+            /** Format: int32 */
+            version: number;
+        };
+        Transition: {
+            from: string;
+            seniors: number;
+            to: string;
         };
         UserView: {
             community_ids: number[];
@@ -599,6 +1014,45 @@ export interface operations {
             };
         };
     };
+    create_community: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommunityInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedCommunity"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_community: {
         parameters: {
             query?: never;
@@ -620,6 +1074,38 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cells: {
+        parameters: {
+            query: {
+                /** @description 7, 8 or 9 (the stored resolution); coarser cells are roll-ups by `parent()`. */
+                resolution: number;
+                /** @description `min_longitude,min_latitude,max_longitude,max_latitude`; all of the caller's area when absent. */
+                bbox?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CellCollection"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -659,6 +1145,56 @@ export interface operations {
             };
         };
     };
+    preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preview"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    current_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulesInfo"];
+                };
+            };
+        };
+    };
     list_seniors: {
         parameters: {
             query?: {
@@ -694,6 +1230,164 @@ export interface operations {
             };
         };
     };
+    create_senior: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeniorInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedSenior"];
+                };
+            };
+            /** @description Already registered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_seniors: {
+        parameters: {
+            query?: {
+                /** @description `csv` (default; UTF-8 with a BOM) or `xlsx`. */
+                format?: "csv" | "xlsx";
+                /** @description Only this community (must be in the caller's scope). */
+                community_id?: number;
+                /** @description Only this care tier. */
+                tier?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The spreadsheet, as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The community is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_seniors: {
+        parameters: {
+            query?: {
+                /** @description Check every row and store nothing (default false). */
+                dry_run?: boolean;
+                /** @description The community of rows that leave `community_id` (社区ID) empty. */
+                community_default?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The file: at most 50 MB. */
+        requestBody?: {
+            content: {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                "text/csv": unknown;
+            };
+        };
+        responses: {
+            /** @description Checked (and, unless a dry run, stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description Not a readable file */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Some rows are invalid; nothing was stored. The report's members ride on a problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ImportReport"];
+                };
+            };
+        };
+    };
     get_senior: {
         parameters: {
             query?: never;
@@ -715,6 +1409,150 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_assessments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentView"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_assessment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssessmentInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overview"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reveal_id_number: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevealRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevealedIdNumber"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,212 @@
+// Browser test of the seniors pages against a running Linli with the demo district
+// (LINLI_BASE_URL): the list, registering a senior (an invalid ID number is reported
+// next to its field by the server, then fixed), the profile and recording an
+// assessment. Set LINLI_SCREENSHOTS=dir to keep screenshots of each page.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync } from 'node:fs'
+import { chromium } from 'playwright-core'
+
+const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
+const SHOTS = process.env.LINLI_SCREENSHOTS
+let browser
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+  if (SHOTS) mkdirSync(SHOTS, { recursive: true })
+})
+after(async () => {
+  await browser?.close()
+})
+
+async function freshPage() {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' })
+  context.setDefaultTimeout(15000)
+  return context.newPage()
+}
+
+async function shot(page, name) {
+  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` })
+}
+
+async function logIn(page) {
+  await page.goto(`${BASE}/login`)
+  await page.locator('input[name=username]').fill('worker')
+  await page.locator('input[name=password]').fill('linli-demo')
+  await page.getByTestId('submit').click()
+  await page.waitForURL(`${BASE}/console`)
+}
+
+/** A resident ID number (GB 11643): region, birth date, sequence, MOD 11-2 check character. */
+function idNumber(birth, sequence) {
+  const body = `120101${birth.replaceAll('-', '')}${String(sequence).padStart(3, '0')}`
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+  const sum = [...body].reduce((s, c, i) => s + Number(c) * weights[i], 0)
+  return body + '10X98765432'[sum % 11]
+}
+
+function random(min, max) {
+  return min + Math.floor(Math.random() * (max - min + 1))
+}
+
+/** Opens an Element Plus select and picks the visible option with this text. */
+async function choose(page, testid, text) {
+  await page.getByTestId(testid).click()
+  await page.locator('.el-select-dropdown__item').filter({ hasText: text, visible: true }).first().click()
+}
+
+test('a worker browses seniors, registers one, fixes an invalid ID number and records an assessment', async () => {
+  const page = await freshPage()
+  await logIn(page)
+
+  // The list, from the side menu.
+  await page.getByTestId('menu-/console/seniors').click()
+  await page.waitForURL(`${BASE}/console/seniors`)
+  await page.locator('.senior-row').first().waitFor()
+  assert.ok((await page.locator('.senior-row').count()) >= 20, 'a full first page of seniors')
+  assert.match(await page.getByTestId('seniors-table').textContent(), /社区/)
+  assert.match(await page.getByTestId('seniors-total').textContent(), /共 \d+ 人/)
+  await shot(page, 'seniors-list')
+
+  // Filtering by tier is done by the server.
+  await choose(page, 'filter-tier', 'A级')
+  await page.waitForURL(/tier=A/)
+  await page.locator('.senior-row').first().waitFor()
+  const tiers = await page.locator('.senior-row .el-tag').filter({ hasText: /^[A-D]级/ }).allTextContents()
+  assert.ok(tiers.length > 0 && tiers.every((x) => x.startsWith('A级')), `only tier A: ${tiers}`)
+
+  // The registration form.
+  await page.getByTestId('register-senior').click()
+  await page.waitForURL(`${BASE}/console/seniors/new`)
+  const birth = `1946-${String(random(1, 12)).padStart(2, '0')}-${String(random(1, 28)).padStart(2, '0')}`
+  const valid = idNumber(birth, random(100, 999))
+  const wrong = valid.slice(0, 17) + (valid[17] === '1' ? '2' : '1')
+  const name = `测试老人${valid.slice(14, 17)}`
+
+  await page.getByTestId('f-name').fill(name)
+  await page.getByTestId('f-id-number').fill(wrong)
+  const date = page.locator('input[name=birth_date]')
+  await date.fill(birth)
+  await date.press('Enter')
+  await page.getByTestId('f-gender-female').click()
+  await page.getByTestId('f-phone').fill(`139${random(10000000, 99999999)}`)
+  await choose(page, 'f-community', '兴安路社区')
+  await page.getByTestId('f-address').fill('和平区兴安路88号2门301室')
+  await page.getByTestId('f-latitude').locator('input').fill('39.123456')
+  await page.getByTestId('f-latitude').locator('input').press('Tab')
+  await page.getByTestId('f-longitude').locator('input').fill('117.190123')
+  await page.getByTestId('f-longitude').locator('input').press('Tab')
+  await choose(page, 'f-living', '独居')
+  await choose(page, 'f-economic', '低保')
+  await page.getByTestId('f-diet').fill('低盐软食')
+  await page.getByTestId('add-contact').click()
+  await page.getByTestId('c-name-0').fill('张明')
+  await page.getByTestId('c-relation-0').click()
+  await page.locator('.el-select-dropdown__item').filter({ hasText: /^儿子$/, visible: true }).first().click()
+  await page.getByTestId('c-phone-0').fill(`138${random(10000000, 99999999)}`)
+
+  // The server rejects the check digit; the message stands next to the ID field.
+  await page.getByTestId('f-submit').click()
+  const idError = page.locator('[data-field=id_number] .el-form-item__error')
+  await idError.waitFor()
+  assert.match(await idError.textContent(), /校验位不正确/)
+  assert.equal(new URL(page.url()).pathname, '/console/seniors/new')
+  await shot(page, 'senior-form-error')
+
+  await page.getByTestId('f-id-number').fill(valid)
+  await idError.waitFor({ state: 'detached' })
+  await page.getByTestId('f-submit').click()
+  await page.waitForURL(/\/console\/seniors\/\d+$/)
+  const id = Number(new URL(page.url()).pathname.split('/').pop())
+
+  // The profile of the new senior, not yet assessed.
+  await page.getByTestId('profile-card').waitFor()
+  assert.equal(await page.getByTestId('senior-profile-title').textContent(), name)
+  assert.match(await page.getByTestId('id-number').textContent(), /^120101\*+\d{3}[\dX]$/)
+  await page.getByTestId('no-assessment').waitFor()
+  assert.match(await page.getByTestId('contacts-card').textContent(), /张明/)
+
+  // Record an assessment: 10+0+5+5+10+10+5+10+0+0 = 55, moderate dependency.
+  await page.getByTestId('record-assessment').click()
+  await page.getByTestId('assessment-dialog').waitFor()
+  const scores = { feeding: 10, bathing: 0, grooming: 5, dressing: 5, bowels: 10, bladder: 10, toilet_use: 5, transfers: 10, mobility: 0, stairs: 0 }
+  for (const [item, value] of Object.entries(scores)) await page.getByTestId(`barthel-${item}-${value}`).click()
+  await page.getByTestId('spmsq-errors').locator('input').fill('1')
+  await page.getByTestId('spmsq-errors').locator('input').press('Tab')
+  assert.match(await page.getByTestId('assessment-preview').textContent(), /55.*中度依赖/)
+  await shot(page, 'assessment-dialog')
+  await page.getByTestId('assessment-save').click()
+
+  await page.getByTestId('dependency-level').waitFor()
+  assert.equal((await page.getByTestId('barthel-total').textContent()).trim(), '55/100')
+  assert.equal((await page.getByTestId('dependency-level').textContent()).trim(), '中度依赖')
+  assert.equal((await page.getByTestId('cognition-level').textContent()).trim(), '认知正常')
+
+  // The tier shown is the server's: moderate dependency while living alone is A.
+  const overview = await (await page.request.get(`${BASE}/api/v1/seniors/${id}/overview`)).json()
+  assert.equal(overview.assessment.barthel_total, 55)
+  assert.equal(overview.tier, 'A')
+  await page.getByTestId('tier').waitFor()
+  assert.equal((await page.getByTestId('tier').textContent()).trim(), 'A')
+  await shot(page, 'senior-profile')
+
+  // The full ID number is shown after giving a reason.
+  await page.getByTestId('reveal-id').click()
+  await page.getByTestId('reveal-reason').fill('核对高龄津贴申请材料')
+  await page.getByTestId('reveal-confirm').click()
+  await page.getByTestId('hide-id').waitFor()
+  assert.equal(await page.getByTestId('id-number').textContent(), valid)
+  await page.context().close()
+})
+
+test('registering the same ID number twice links to the existing senior', async () => {
+  const page = await freshPage()
+  await logIn(page)
+  const list = await (await page.request.get(`${BASE}/api/v1/seniors?per_page=1`)).json()
+  const existing = list.items[0]
+  const reveal = await page.request.post(`${BASE}/api/v1/seniors/${existing.id}/reveal-id-number`, {
+    data: { reason: 'e2e: duplicate registration check' },
+  })
+  const { id_number } = await reveal.json()
+  const birth = `${id_number.slice(6, 10)}-${id_number.slice(10, 12)}-${id_number.slice(12, 14)}`
+
+  await page.goto(`${BASE}/console/seniors/new`)
+  await page.getByTestId('f-name').fill('重复登记')
+  await page.getByTestId('f-id-number').fill(id_number)
+  const date = page.locator('input[name=birth_date]')
+  await date.fill(birth)
+  await date.press('Enter')
+  await page.getByTestId('f-gender-male').click()
+  await page.getByTestId('f-phone').fill('13900000000')
+  await choose(page, 'f-community', '滨江道社区')
+  await page.getByTestId('f-address').fill('和平区滨江道1号')
+  await page.getByTestId('use-centre').click()
+  await choose(page, 'f-living', '与配偶同住')
+  await choose(page, 'f-economic', '普通')
+  await page.getByTestId('f-submit').click()
+  await page.getByTestId('duplicate').waitFor()
+  await page.getByTestId('duplicate-link').click()
+  await page.waitForURL(`${BASE}/console/seniors/${existing.id}`)
+  await page.getByTestId('profile-card').waitFor()
+  assert.equal(await page.getByTestId('senior-profile-title').textContent(), existing.name)
+  await page.context().close()
+})
+
+test('required fields are checked before anything is sent', async () => {
+  const page = await freshPage()
+  await logIn(page)
+  await page.goto(`${BASE}/console/seniors/new`)
+  let posted = false
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/api/v1/seniors')) posted = true
+  })
+  await page.getByTestId('f-submit').click()
+  await page.locator('[data-field=name] .el-form-item__error').waitFor()
+  assert.match(await page.locator('[data-field=name] .el-form-item__error').textContent(), /请填写姓名/)
+  assert.match(await page.locator('[data-field=community_id] .el-form-item__error').textContent(), /请选择所属社区/)
+  assert.equal(posted, false)
+  await page.context().close()
+})

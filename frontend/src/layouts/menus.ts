@@ -1,0 +1,43 @@
+// The side menu of each desktop console. Items with a path link to their page; the
+// others are shown disabled as "coming".
+import type { Role } from '../api/client'
+
+export interface MenuItem {
+  label: string
+  path?: string
+}
+
+type Translate = (key: string) => string
+
+export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
+  switch (role) {
+    case 'admin':
+      return [
+        { label: t('nav.adminHome'), path: '/admin' },
+        { label: t('worker.seniors'), path: '/console/seniors' },
+        { label: t('admin.users') },
+        { label: t('admin.communities') },
+        { label: t('admin.rules') },
+        { label: t('admin.jobs') },
+      ]
+    case 'bureau':
+      return [
+        { label: t('nav.bureauHome'), path: '/bureau' },
+        { label: t('bureau.map') },
+        { label: t('bureau.scorecard') },
+        { label: t('bureau.gaps') },
+        { label: t('bureau.trends') },
+      ]
+    case 'worker':
+      return [
+        { label: t('nav.home'), path: '/console' },
+        { label: t('worker.seniors'), path: '/console/seniors' },
+        { label: t('worker.dispatch') },
+        { label: t('worker.alarms') },
+        { label: t('worker.surveys') },
+        { label: t('worker.cases') },
+      ]
+    default:
+      return []
+  }
+}
