@@ -2,6 +2,8 @@ import { createRouter, createWebHistory } from 'vue-router'
 import type { Role } from './api/client'
 import { homeOf, loadMe } from './session'
 
+const RoleHome = () => import('./views/RoleHome.vue')
+
 declare module 'vue-router' {
   interface RouteMeta {
     /** Roles allowed here; absent means public. */
@@ -13,9 +15,9 @@ export const router = createRouter({
   history: createWebHistory(),
   routes: [
     { path: '/login', component: () => import('./views/LoginView.vue') },
-    { path: '/admin', component: () => import('./views/AdminHome.vue'), meta: { roles: ['admin'] } },
-    { path: '/bureau', component: () => import('./views/BureauHome.vue'), meta: { roles: ['bureau'] } },
-    { path: '/console', component: () => import('./views/WorkerHome.vue'), meta: { roles: ['worker'] } },
+    { path: '/admin', component: RoleHome, props: { area: 'admin' }, meta: { roles: ['admin'] } },
+    { path: '/bureau', component: RoleHome, props: { area: 'bureau' }, meta: { roles: ['bureau'] } },
+    { path: '/console', component: RoleHome, props: { area: 'worker' }, meta: { roles: ['worker'] } },
     { path: '/console/seniors', component: () => import('./views/seniors/SeniorList.vue'), meta: { roles: ['worker', 'admin'] } },
     { path: '/console/seniors/new', component: () => import('./views/seniors/SeniorForm.vue'), meta: { roles: ['worker', 'admin'] } },
     {
