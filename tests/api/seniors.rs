@@ -340,3 +340,163 @@ async fn revealing_an_id_number_needs_a_reason_and_is_audited(app: TestApp) {
         assert!(!text.contains(&id_number("1944-05-12", "024")), "{path}");
     }
 }
+
+on_both_databases!(
+    an_update_with_the_version_read_applies_and_a_stale_one_is_409,
+    the_list_searches_and_filters_by_flag_status_and_due_reassessment,
+    every_role_sees_masked_ids_or_nothing,
+);
+
+async fn an_update_with_the_version_read_applies_and_a_stale_one_is_409(app: TestApp) {
+    let (community, worker) = setup(&app).await;
+    let created: Value = register(&app, &worker, &senior_body(community)).await.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let senior: Value =
+        app.get(&format!("/api/v1/seniors/{id}")).bearer_auth(&worker).send().await.unwrap().json().await.unwrap();
+    let version = senior["version"].as_i64().unwrap();
+    assert_eq!(senior["tier"], "B", "alone and 80+");
+
+    let path = format!("/api/v1/seniors/{id}");
+    let res = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&worker)
+        .json(&json!({"version": version, "living_arrangement": "with_family", "phone": "022-23456789", "latitude": 39.1160}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let updated: Value = res.json().await.unwrap();
+    assert_eq!(updated["living_arrangement"], "with_family");
+    assert_eq!(updated["phone"], "02223456789");
+    assert_eq!(updated["version"], version + 1);
+    let cell = h3o::LatLng::new(39.1160, 117.1951).unwrap().to_cell(h3o::Resolution::Nine).to_string();
+    assert_eq!(updated["cell"], cell);
+    assert_eq!(updated["tier"], "C", "no longer alone: oldest-old and subsistence only");
+
+    // A second writer with the old version loses and changes nothing.
+    let res = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&worker)
+        .json(&json!({"version": version, "name": "改名"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let p = problem(res).await;
+    assert_eq!(p["current_version"], version + 1);
+    let again: Value = app.get(&path).bearer_auth(&worker).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["name"], "王秀英");
+
+    for (body, field) in [
+        (json!({"version": version + 1, "phone": "123"}), "phone"),
+        (json!({"version": version + 1, "longitude": 121.5}), "longitude"),
+        (json!({"version": version + 1, "status": "gone"}), "status"),
+        (json!({"name": "x"}), "version"),
+    ] {
+        let res = app.client.patch(app.url(&path)).bearer_auth(&worker).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{body}");
+        assert_eq!(problem(res).await["errors"][0]["field"], field, "{body}");
+    }
+    let res = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&worker)
+        .json(&json!({"version": version + 1, "status": "hospitalised", "status_since": "2026-11-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "hospitalised");
+    let other = app.create_community("南营门社区").await;
+    let stranger = app.login_as(Role::Worker, &[other]).await;
+    let res = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&stranger)
+        .json(&json!({"version": version + 2, "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+async fn the_list_searches_and_filters_by_flag_status_and_due_reassessment(app: TestApp) {
+    let (community, worker) = setup(&app).await;
+    let alone: Value = register(&app, &worker, &senior_body(community)).await.json().await.unwrap();
+    let mut family = senior_body(community);
+    family["name"] = json!("张建国");
+    family["gender"] = json!("male");
+    family["phone"] = json!("13700001111");
+    family["id_number"] = json!(id_number("1944-05-12", "031"));
+    family["living_arrangement"] = json!("with_family");
+    let family: Value = register(&app, &worker, &family).await.json().await.unwrap();
+    let ids = |page: Value| -> Vec<i64> {
+        page["items"].as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect()
+    };
+    let list = |query: &str| {
+        let (app, worker, query) = (&app, worker.clone(), query.to_owned());
+        async move { app.get(&format!("/api/v1/seniors?{query}")).bearer_auth(&worker).send().await.unwrap() }
+    };
+    assert_eq!(
+        ids(list("q=%E5%BB%BA%E5%9B%BD").await.json().await.unwrap()),
+        vec![family["id"].as_i64().unwrap()],
+        "name contains 建国"
+    );
+    assert_eq!(ids(list("q=1382").await.json().await.unwrap()), vec![alone["id"].as_i64().unwrap()], "phone prefix");
+    assert_eq!(ids(list("flag=alone").await.json().await.unwrap()), vec![alone["id"].as_i64().unwrap()]);
+    assert_eq!(ids(list("flag=oldest_old").await.json().await.unwrap()).len(), 2);
+    assert_eq!(ids(list("status=active").await.json().await.unwrap()).len(), 2);
+    assert_eq!(ids(list("status=deceased").await.json().await.unwrap()).len(), 0);
+    // Both are unassessed: their first assessment is due today.
+    assert_eq!(ids(list("reassessment_due=true").await.json().await.unwrap()).len(), 2);
+    let id = alone["id"].as_i64().unwrap();
+    app.post(&format!("/api/v1/seniors/{id}/assessments"))
+        .bearer_auth(&worker)
+        .json(&json!({"barthel": barthel(100), "spmsq_errors": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(list("reassessment_due=true").await.json().await.unwrap()), vec![family["id"].as_i64().unwrap()]);
+    for (query, field) in
+        [("flag=rich", "flag"), ("status=gone", "status"), ("reassessment_due=maybe", "reassessment_due")]
+    {
+        let res = list(query).await;
+        assert_eq!(res.status(), 422, "{query}");
+        assert_eq!(problem(res).await["errors"][0]["field"], field, "{query}");
+    }
+}
+
+async fn every_role_sees_masked_ids_or_nothing(app: TestApp) {
+    let (community, worker) = setup(&app).await;
+    let created: Value = register(&app, &worker, &senior_body(community)).await.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let full = id_number("1944-05-12", "024");
+    let masked = format!("{}********{}", &full[..6], &full[14..]);
+    let admin = app.login_as(Role::Admin, &[]).await;
+    let paths = [
+        format!("/api/v1/seniors/{id}"),
+        format!("/api/v1/seniors/{id}/overview"),
+        "/api/v1/seniors".to_owned(),
+        "/api/v1/seniors/export?format=csv".to_owned(),
+    ];
+    for token in [&worker, &admin] {
+        for path in &paths {
+            let res = app.get(path).bearer_auth(token).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            let text = res.text().await.unwrap();
+            assert!(!text.contains(&full), "{path} leaks the full number");
+            assert!(text.contains(&masked), "{path} shows the masked number");
+        }
+    }
+    for role in [Role::Bureau, Role::Caregiver, Role::Volunteer] {
+        let token = app.login_as(role, &[]).await;
+        for path in &paths {
+            let res = app.get(path).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(res.status(), 403, "{role} {path}");
+            let text = res.text().await.unwrap();
+            assert!(!text.contains("王秀英") && !text.contains("13820001234"), "{role} {path}");
+        }
+    }
+}

@@ -266,7 +266,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a senior's record (worker, admin): send only the fields to change and the
+         *     `version` you read. A stale version is 409 with `current_version`; nothing changes.
+         */
+        patch: operations["update_senior"];
         trace?: never;
     };
     "/api/v1/seniors/{id}/assessments": {
@@ -798,6 +802,32 @@ export interface components {
             /** @description Mainland mobile or landline with area code. */
             phone: string;
         };
+        /** @enum {string} */
+        SeniorStatus: "active" | "hospitalised" | "moved_away" | "deceased";
+        /**
+         * @description The body of `PATCH /api/v1/seniors/{id}`: the fields to change, and the version
+         *     the client last read (optimistic concurrency).
+         */
+        SeniorUpdate: {
+            address?: string | null;
+            economic_status?: components["schemas"]["EconomicStatus"] | null;
+            /** Format: double */
+            latitude?: number | null;
+            living_arrangement?: components["schemas"]["LivingArrangement"] | null;
+            /** Format: double */
+            longitude?: number | null;
+            medical_notes?: components["schemas"]["MedicalNotes"] | null;
+            name?: string | null;
+            phone?: string | null;
+            status?: components["schemas"]["SeniorStatus"] | null;
+            /**
+             * Format: date
+             * @description The day the status took effect (default: today).
+             */
+            status_since?: string | null;
+            /** Format: int32 */
+            version: number;
+        };
         /** @description A senior as workers see them: the ID number is always masked here. */
         SeniorView: {
             address: string;
@@ -1202,6 +1232,17 @@ export interface operations {
                 community_id?: number;
                 /** @description Only this care tier. */
                 tier?: string;
+                /** @description Part of the name, or the start of the phone number. */
+                q?: string;
+                /** @description `active`, `hospitalised`, `moved_away` or `deceased`. */
+                status?: string;
+                /**
+                 * @description Only seniors with this flag (`alone`, `empty_nest`, `oldest_old`, `disabled`,
+                 *     `cognitive_impairment`, `destitute`, `subsistence`).
+                 */
+                flag?: string;
+                /** @description Only seniors whose reassessment is due today or overdue. */
+                reassessment_due?: boolean;
                 page?: number;
                 /** @description At most 200. */
                 per_page?: number;
@@ -1409,6 +1450,57 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_senior: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeniorUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeniorView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

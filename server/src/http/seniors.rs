@@ -1,6 +1,6 @@
 //! `/api/v1/seniors`: reading the registry (registration and assessment build on it).
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
 use entity::{assessments, contacts, seniors, service_plans};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -10,18 +10,19 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::assessment::service::{self as assessing, Assessment, AssessmentInput, AssessmentView};
-use crate::auth::{Caller, CommunityId, Role};
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
 use crate::grid::cell_string;
 use crate::http::extract::{Json, Query};
 use crate::http::pagination::{Page, PageParams};
-use crate::registry::service::{self as registry, MedicalNotes, NewSenior, SeniorInput};
+use crate::registry::service::{self as registry, MedicalNotes, NewSenior, SeniorInput, SeniorUpdate};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_seniors)
         .service(create_senior)
         .service(get_senior)
+        .service(update_senior)
         .service(overview)
         .service(create_assessment)
         .service(list_assessments)
@@ -90,6 +91,17 @@ pub struct SeniorFilter {
     pub community_id: Option<i64>,
     /// Only this care tier.
     pub tier: Option<String>,
+    /// Part of the name, or the start of the phone number.
+    #[validate(length(max = 50))]
+    pub q: Option<String>,
+    /// `active`, `hospitalised`, `moved_away` or `deceased`.
+    pub status: Option<String>,
+    /// Only seniors with this flag (`alone`, `empty_nest`, `oldest_old`, `disabled`,
+    /// `cognitive_impairment`, `destitute`, `subsistence`).
+    pub flag: Option<String>,
+    /// Only seniors whose reassessment is due today or overdue.
+    #[serde(default)]
+    pub reassessment_due: bool,
     #[validate(range(min = 1))]
     pub page: Option<u64>,
     /// At most 200.
@@ -113,17 +125,30 @@ async fn list_seniors(
     caller.allow(&[Role::Admin, Role::Worker])?;
     let q = query.0;
     let params = PageParams { page: q.page, per_page: q.per_page };
-    let mut select = seniors::Entity::find().order_by_desc(seniors::Column::Id);
-    if let Some(ids) = caller.community_filter() {
-        select = select.filter(seniors::Column::CommunityId.is_in(ids));
+    if let Some(status) = q.status.as_deref()
+        && crate::registry::SeniorStatus::parse(status).is_none()
+    {
+        return Err(ApiError::field(
+            "status",
+            "invalid",
+            format!("one of {}", crate::registry::SeniorStatus::choices()),
+        ));
     }
-    if let Some(c) = q.community_id {
-        caller.scope(CommunityId(c))?;
-        select = select.filter(seniors::Column::CommunityId.eq(c));
+    if let Some(flag) = q.flag.as_deref()
+        && crate::segmentation::Flag::parse(flag).is_none()
+    {
+        return Err(ApiError::field("flag", "invalid", format!("one of {}", crate::segmentation::Flag::choices())));
     }
-    if let Some(tier) = q.tier {
-        select = select.filter(seniors::Column::Tier.eq(tier));
-    }
+    let today = state.clock.now().with_timezone(&state.settings.tz()).date_naive();
+    let filter = crate::registry::export::ExportFilter {
+        community_id: q.community_id,
+        tier: q.tier,
+        q: q.q,
+        status: q.status,
+        flag: q.flag,
+        due_by: q.reassessment_due.then_some(today),
+    };
+    let select = crate::registry::export::visible_seniors(&caller, &filter)?.order_by_desc(seniors::Column::Id);
     let paginator = select.paginate(&state.db, params.per_page());
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(params.page() - 1).await?;
@@ -146,6 +171,32 @@ async fn get_senior(
     caller.allow(&[Role::Admin, Role::Worker])?;
     let senior = registry::find_visible(&state.db, &caller, id.into_inner()).await?;
     Ok(web::Json(senior.into()))
+}
+
+/// Change a senior's record (worker, admin): send only the fields to change and the
+/// `version` you read. A stale version is 409 with `current_version`; nothing changes.
+#[utoipa::path(
+    tag = "seniors",
+    params(("id" = i64, Path, description = "Senior id")),
+    request_body = SeniorUpdate,
+    responses(
+        (status = 200, body = SeniorView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed by someone else", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[patch("/seniors/{id}")]
+async fn update_senior(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<SeniorUpdate>,
+) -> Result<web::Json<SeniorView>, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    let updated = registry::update(&state, &caller, id.into_inner(), body.0).await?;
+    Ok(web::Json(updated.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -148,7 +148,7 @@ async fn export_seniors(
     caller.allow(&[Role::Admin, Role::Worker])?;
     let q = query.0;
     let format = q.format.unwrap_or_default();
-    let filter = ExportFilter { community_id: q.community_id, tier: q.tier };
+    let filter = ExportFilter { community_id: q.community_id, tier: q.tier, ..ExportFilter::default() };
     let base = export::visible_seniors(&caller, &filter)?;
     let names = export::community_names(&state.db).await?;
     export::audit_export(&state, &caller, format, &filter).await?;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::web::Bytes;
 use entity::{communities, seniors};
 use futures_util::Stream;
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -44,11 +45,18 @@ impl ExportFormat {
     }
 }
 
-/// The list's filters.
+/// The list's filters (shared by the list and the export).
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {
     pub community_id: Option<i64>,
     pub tier: Option<String>,
+    /// Part of the name, or the start of the phone number.
+    pub q: Option<String>,
+    pub status: Option<String>,
+    /// A flag key (`alone`, `oldest_old`, ...).
+    pub flag: Option<String>,
+    /// Only seniors whose reassessment fell due on or before this day.
+    pub due_by: Option<chrono::NaiveDate>,
 }
 
 /// The seniors the caller may see, filtered (404 for a community outside their scope).
@@ -63,6 +71,26 @@ pub fn visible_seniors(caller: &Caller, filter: &ExportFilter) -> Result<Select<
     }
     if let Some(tier) = &filter.tier {
         select = select.filter(seniors::Column::Tier.eq(tier.clone()));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let q: String = q.chars().filter(|c| !matches!(c, '%' | '_' | '\\')).collect();
+        select = select
+            .filter(seniors::Column::Name.like(format!("%{q}%")).or(seniors::Column::Phone.like(format!("{q}%"))));
+    }
+    if let Some(status) = &filter.status {
+        select = select.filter(seniors::Column::Status.eq(status.clone()));
+    }
+    if let Some(flag) = &filter.flag {
+        // Flags are a JSON array of keys: match the quoted key in its text form.
+        let key: String = flag.chars().filter(|c| c.is_ascii_lowercase() || *c == '_').collect();
+        select = select.filter(
+            sea_orm::sea_query::Expr::col(seniors::Column::Flags)
+                .cast_as(sea_orm::sea_query::Alias::new("TEXT"))
+                .like(format!("%\"{key}\"%")),
+        );
+    }
+    if let Some(day) = filter.due_by {
+        select = select.filter(seniors::Column::ReassessmentDueOn.lte(day));
     }
     Ok(select)
 }

@@ -304,3 +304,140 @@ pub async fn reveal_id_number(state: &AppState, caller: &Caller, id: i64, reason
     txn.commit().await?;
     Ok(plain)
 }
+
+/// The body of `PATCH /api/v1/seniors/{id}`: the fields to change, and the version
+/// the client last read (optimistic concurrency).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct SeniorUpdate {
+    pub version: i32,
+    #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters long"))]
+    pub address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub living_arrangement: Option<LivingArrangement>,
+    pub economic_status: Option<EconomicStatus>,
+    pub medical_notes: Option<MedicalNotes>,
+    pub status: Option<super::SeniorStatus>,
+    /// The day the status took effect (default: today).
+    pub status_since: Option<NaiveDate>,
+}
+
+fn stale(current: &seniors::Model) -> ApiError {
+    let mut extra = serde_json::Map::new();
+    extra.insert("current_version".into(), current.version.into());
+    ApiError::Conflict {
+        code: "stale-version",
+        detail: "The senior was changed by someone else; reload and apply your change again".into(),
+        extra: Some(extra),
+    }
+}
+
+/// Applies an update with the same checks as registration. A stale `version` is 409
+/// with the current one; nothing is written then.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    change: SeniorUpdate,
+) -> Result<seniors::Model, ApiError> {
+    use sea_orm::IntoActiveModel;
+    let settings = &state.settings;
+    let now = state.clock.now();
+    let today = now.with_timezone(&settings.tz()).date_naive();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let current = find_visible(&txn, caller, id).await?;
+    if current.version != change.version {
+        return Err(stale(&current));
+    }
+    let mut errors = Vec::new();
+    let phone = change.phone.as_deref().map(|p| {
+        Phone::parse(p).ok_or_else(|| {
+            errors.push(FieldError::new(
+                "phone",
+                "invalid",
+                "must be a mainland mobile (11 digits) or a landline with its area code",
+            ))
+        })
+    });
+    let (lat, lng) = (change.latitude.unwrap_or(current.latitude), change.longitude.unwrap_or(current.longitude));
+    let [min_lng, min_lat, max_lng, max_lat] = settings.service_area;
+    if !(min_lat..=max_lat).contains(&lat) {
+        errors.push(FieldError::new(
+            "latitude",
+            "outside_service_area",
+            format!("must be between {min_lat} and {max_lat} (the service area)"),
+        ));
+    }
+    if !(min_lng..=max_lng).contains(&lng) {
+        errors.push(FieldError::new(
+            "longitude",
+            "outside_service_area",
+            format!("must be between {min_lng} and {max_lng} (the service area)"),
+        ));
+    }
+    if change.status_since.is_some_and(|d| d > today) {
+        errors.push(FieldError::new("status_since", "future", "is in the future"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut row = current.clone().into_active_model();
+    if let Some(name) = &change.name {
+        row.name = Set(name.trim().to_owned());
+    }
+    if let Some(Ok(phone)) = phone {
+        row.phone = Set(phone.as_str().to_owned());
+    }
+    if let Some(address) = &change.address {
+        row.address = Set(address.trim().to_owned());
+    }
+    if change.latitude.is_some() || change.longitude.is_some() {
+        let cell = grid::cell_of(lat, lng, settings.resolution())
+            .ok_or_else(|| ApiError::field("latitude", "invalid", "not a position"))?;
+        let community = entity::communities::Entity::find_by_id(current.community_id).one(&txn).await?;
+        let outside = community
+            .and_then(|c| grid::parse_boundary(&c.boundary_geojson).ok())
+            .is_some_and(|b| !grid::contains(&b, lat, lng));
+        row.latitude = Set(lat);
+        row.longitude = Set(lng);
+        row.cell = Set(grid::to_db(cell));
+        row.outside_boundary = Set(outside);
+    }
+    if let Some(living) = change.living_arrangement {
+        row.living_arrangement = Set(living.as_str().to_owned());
+    }
+    if let Some(economic) = change.economic_status {
+        row.economic_status = Set(economic.as_str().to_owned());
+    }
+    if let Some(notes) = &change.medical_notes {
+        row.medical_notes = Set(serde_json::to_value(notes).unwrap_or_default());
+    }
+    if let Some(status) = change.status {
+        row.status = Set(status.as_str().to_owned());
+        row.status_since = Set(change.status_since.unwrap_or(today));
+    }
+    row.updated_at = Set(now);
+    row.version = Set(current.version + 1);
+    // Conditional on the version read above: a concurrent writer makes this a no-op.
+    let result = seniors::Entity::update_many()
+        .set(row)
+        .filter(seniors::Column::Id.eq(id))
+        .filter(seniors::Column::Version.eq(current.version))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(stale(&current));
+    }
+    let updated = seniors::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound)?;
+    let latest = super::tiering::latest_assessments(&txn, &[id]).await?;
+    super::tiering::resegment(&txn, &state.rules, &updated, latest.get(&id), now, today, caller.user_id.map(|u| u.0))
+        .await?;
+    audit::record(&txn, &state.clock, caller, audit::Entry::new("senior.update", "senior", Some(id.to_string())))
+        .await?;
+    txn.commit().await?;
+    let updated = seniors::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+    Ok(updated)
+}

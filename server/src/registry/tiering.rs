@@ -42,6 +42,8 @@ pub fn facts_of(senior: &seniors::Model, latest: Option<&assessments::Model>, to
 
 /// Applies the rules to one senior inside the caller's transaction; stores the
 /// tier, flags and rules version, and a `tier_changes` row when anything changed.
+/// The tier is derived from the record, so it does not bump the record's version:
+/// an editor holding the version they read is not refused because of it.
 pub async fn resegment(
     db: &impl ConnectionTrait,
     rules: &Rules,
@@ -64,7 +66,6 @@ pub async fn resegment(
         .col_expr(seniors::Column::Flags, Expr::value(flags.clone()))
         .col_expr(seniors::Column::TierRulesVersion, Expr::value(Some(rules.version().to_owned())))
         .col_expr(seniors::Column::UpdatedAt, Expr::value(now))
-        .col_expr(seniors::Column::Version, Expr::col(seniors::Column::Version).add(1))
         .filter(seniors::Column::Id.eq(senior.id))
         .exec(db)
         .await?;
