@@ -11,6 +11,7 @@ on_both_databases!(
     a_password_change_revokes_every_session,
     requests_without_credentials_are_401,
     the_session_cookie_authenticates_like_a_bearer_token,
+    a_bad_password_change_names_the_field_and_changes_nothing,
 );
 
 async fn logging_in_returns_a_token_and_an_http_only_strict_cookie(app: TestApp) {
@@ -117,4 +118,26 @@ async fn the_session_cookie_authenticates_like_a_bearer_token(app: TestApp) {
     let token = app.login_as(Role::Admin, &[]).await;
     let res = app.get("/api/v1/auth/me").header("cookie", format!("linli_session={token}")).send().await.unwrap();
     assert_eq!(res.status(), 200);
+}
+
+async fn a_bad_password_change_names_the_field_and_changes_nothing(app: TestApp) {
+    app.create_user("he.worker", Role::Admin, &[]).await;
+    let token = app.token_for("he.worker").await;
+    let cases = [
+        (json!({"current_password": PASSWORD, "new_password": "short"}), "new_password", "too short"),
+        (
+            json!({"current_password": "not-mine-at-all", "new_password": "long-enough-2"}),
+            "current_password",
+            "wrong current password",
+        ),
+        (json!({"new_password": "long-enough-2"}), "current_password", "current password missing"),
+    ];
+    for (body, field, why) in cases {
+        let res = app.post("/api/v1/auth/password").bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{why}");
+        assert_eq!(problem(res).await["errors"][0]["field"], field, "{why}");
+    }
+    // The session survived and the old password still works.
+    assert_eq!(app.get("/api/v1/auth/me").bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(app.login("he.worker", PASSWORD).await.status(), 200);
 }
