@@ -201,6 +201,13 @@ impl TestApp {
         self.client.post(self.url(path))
     }
 
+    /// GETs `path` with a bearer token and returns the JSON body, asserting success.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let res = self.get(path).bearer_auth(token).send().await.expect("request");
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.json().await.expect("JSON body")
+    }
+
     /// Creates a user directly (not through the API) and returns its id.
     pub async fn create_user(&self, username: &str, role: Role, communities: &[i64]) -> i64 {
         accounts::create_user(

@@ -247,40 +247,6 @@ fn default_message(e: &validator::ValidationError) -> String {
     }
 }
 
-/// Turns actix's JSON extractor errors into problems naming what went wrong.
-pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError as E;
-    let api = match &err {
-        E::ContentType => ApiError::UnsupportedMediaType("The body must be sent as application/json".into()),
-        E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
-        E::Deserialize(de) => match de.classify() {
-            serde_json::error::Category::Data => data_error(&de.to_string()),
-            _ => ApiError::BadRequest(format!("Malformed JSON: {de}")),
-        },
-        other => ApiError::BadRequest(other.to_string()),
-    };
-    api.into()
-}
-
-/// A JSON body of the right syntax but the wrong shape: name the field when serde does.
-fn data_error(message: &str) -> ApiError {
-    // serde messages look like "missing field `username` at line 1 column 2" or
-    // "invalid type: integer `1`, expected a string at line 1 column 15".
-    let field = message.split_once("field `").and_then(|(_, rest)| rest.split_once('`')).map(|(f, _)| f.to_owned());
-    let clean = message.split(" at line ").next().unwrap_or(message).to_owned();
-    match field {
-        Some(f) if message.starts_with("missing field") => ApiError::field(f, "required", "is required"),
-        Some(f) => ApiError::field(f, "invalid", clean),
-        None => ApiError::field("body", "invalid", clean),
-    }
-}
-
-pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let message = err.to_string();
-    let field = message.split_once("field `").and_then(|(_, rest)| rest.split_once('`')).map_or("query", |(f, _)| f);
-    ApiError::field(field.to_owned(), "invalid", message.clone()).into()
-}
-
 pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::field("path", "invalid", err.to_string()).into()
 }
@@ -288,15 +254,6 @@ pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn missing_fields_are_named() {
-        let ApiError::Validation(errors) = data_error("missing field `username` at line 1 column 2") else {
-            panic!("expected validation");
-        };
-        assert_eq!(errors[0].field, "username");
-        assert_eq!(errors[0].code, "required");
-    }
 
     #[test]
     fn problems_carry_status_and_type() {

@@ -129,9 +129,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             App::new()
                 .into_utoipa_app()
                 .app_data(data.clone())
-                .app_data(web::PathConfig::default().error_handler(error::path_error))
-                .app_data(web::QueryConfig::default().error_handler(error::query_error))
-                .app_data(web::JsonConfig::default().error_handler(error::json_error)),
+                .app_data(web::PathConfig::default().error_handler(error::path_error)),
         )
         .split_for_parts();
         let app = app

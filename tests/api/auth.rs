@@ -29,7 +29,7 @@ async fn logging_in_returns_a_token_and_an_http_only_strict_cookie(app: TestApp)
     let token = body["token"].as_str().unwrap();
     assert!(token.len() >= 40);
 
-    let me: Value = app.get("/api/v1/auth/me").bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let me = app.get_json("/api/v1/auth/me", token).await;
     assert_eq!(me["username"], "wang.worker");
     assert_eq!(me["role"], "worker");
 

@@ -108,15 +108,7 @@ async fn cells_count_seniors_and_roll_up_to_coarser_resolutions(app: TestApp) {
         fc7["features"].as_array().unwrap().iter().map(|f| f["properties"]["seniors_total"].as_i64().unwrap()).sum();
     assert_eq!(total7, 3);
 
-    let bbox: Value = app
-        .get("/api/v1/grid/cells?resolution=9&bbox=117.19,39.11,117.197,39.117")
-        .bearer_auth(&worker_a)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bbox = app.get_json("/api/v1/grid/cells?resolution=9&bbox=117.19,39.11,117.197,39.117", &worker_a).await;
     let in_box: i64 =
         bbox["features"].as_array().unwrap().iter().map(|f| f["properties"]["seniors_total"].as_i64().unwrap()).sum();
     assert_eq!(in_box, 2);

@@ -100,7 +100,7 @@ async fn a_bad_row_is_named_by_line_and_field_and_nothing_is_stored_until_it_is_
     assert_eq!(app.count("SELECT COUNT(*) FROM contacts").await, 4, "each row's contact");
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'senior.import'").await, 1);
 
-    let list: Value = app.get("/api/v1/seniors").bearer_auth(&worker).send().await.unwrap().json().await.unwrap();
+    let list = app.get_json("/api/v1/seniors", &worker).await;
     let first = list["items"].as_array().unwrap().iter().find(|s| s["name"] == "老人0").cloned().unwrap();
     let expected_cell = h3o::LatLng::new(39.115, 117.195).unwrap().to_cell(h3o::Resolution::Nine).to_string();
     assert_eq!(first["cell"], expected_cell);
@@ -129,7 +129,7 @@ async fn a_gbk_file_with_chinese_headers_imports(app: TestApp) {
     let report: Value = res.json().await.unwrap();
     assert_eq!(report["stored"], 2, "{report}");
 
-    let list: Value = app.get("/api/v1/seniors").bearer_auth(&worker).send().await.unwrap().json().await.unwrap();
+    let list = app.get_json("/api/v1/seniors", &worker).await;
     let items = list["items"].as_array().unwrap();
     let wang = items.iter().find(|s| s["name"] == "王秀英").unwrap();
     assert_eq!((wang["gender"].as_str(), wang["living_arrangement"].as_str()), (Some("female"), Some("alone")));
@@ -177,7 +177,7 @@ async fn an_xlsx_file_imports(app: TestApp) {
     let res = upload(&app, &worker, "", XLSX, bytes).await;
     assert_eq!(res.status(), 200);
     assert_eq!(seniors(&app).await, 3);
-    let list: Value = app.get("/api/v1/seniors").bearer_auth(&worker).send().await.unwrap().json().await.unwrap();
+    let list = app.get_json("/api/v1/seniors", &worker).await;
     let first = list["items"].as_array().unwrap().iter().find(|s| s["name"] == "老人0").cloned().unwrap();
     assert_eq!(first["phone"], "13820001000");
     assert_eq!(first["birth_date"], birth_and_id(20).0);

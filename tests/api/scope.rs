@@ -43,13 +43,13 @@ async fn a_worker_lists_only_their_own_communities_and_seniors(app: TestApp) {
     app.create_senior(b, "张淑珍").await;
     let worker_a = app.login_as(Role::Worker, &[a]).await;
 
-    let list: Value = app.get("/api/v1/communities").bearer_auth(&worker_a).send().await.unwrap().json().await.unwrap();
+    let list = app.get_json("/api/v1/communities", &worker_a).await;
     let ids: Vec<i64> = list.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, vec![a]);
     assert_eq!(list[0]["name"], "新兴社区");
     assert_eq!(list[0]["street"], "劝业场街道");
 
-    let page: Value = app.get("/api/v1/seniors").bearer_auth(&worker_a).send().await.unwrap().json().await.unwrap();
+    let page = app.get_json("/api/v1/seniors", &worker_a).await;
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["community_id"], a);
 
@@ -57,7 +57,7 @@ async fn a_worker_lists_only_their_own_communities_and_seniors(app: TestApp) {
     assert_eq!(res.status(), 404);
 
     let bureau = app.login_as(Role::Bureau, &[]).await;
-    let list: Value = app.get("/api/v1/communities").bearer_auth(&bureau).send().await.unwrap().json().await.unwrap();
+    let list = app.get_json("/api/v1/communities", &bureau).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
 }
 

@@ -34,15 +34,7 @@ async fn registration_and_assessment_set_the_tier_with_its_rule_and_reasons(app:
     let worker = app.login_as(Role::Worker, &[community]).await;
     let id = register_alone_82(&app, &worker, community, 12).await;
 
-    let o: Value = app
-        .get(&format!("/api/v1/seniors/{id}/overview"))
-        .bearer_auth(&worker)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let o = app.get_json(&format!("/api/v1/seniors/{id}/overview"), &worker).await;
     assert_eq!(o["tier"], "B");
     assert_eq!(o["flags"], json!(["alone", "oldest_old", "subsistence"]));
     assert!(!o["tier_reasons"].as_array().unwrap().is_empty(), "{o}");

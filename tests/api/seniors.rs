@@ -218,15 +218,7 @@ async fn an_assessment_is_scored_by_the_server(app: TestApp) {
         assert_eq!(a["cognition_level"], cognition, "{spmsq} errors");
         assert_eq!(a["barthel"]["feeding"], barthel(total)["feeding"]);
     }
-    let history: Value = app
-        .get(&format!("/api/v1/seniors/{id}/assessments"))
-        .bearer_auth(&worker)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = app.get_json(&format!("/api/v1/seniors/{id}/assessments"), &worker).await;
     assert_eq!(history.as_array().unwrap().len(), cases.len());
     assert_eq!(
         app.count(&format!("SELECT COUNT(*) FROM assessments WHERE senior_id = {id}")).await,
@@ -276,15 +268,7 @@ async fn the_overview_gathers_the_record(app: TestApp) {
         .send()
         .await
         .unwrap();
-    let o: Value = app
-        .get(&format!("/api/v1/seniors/{id}/overview"))
-        .bearer_auth(&worker)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let o = app.get_json(&format!("/api/v1/seniors/{id}/overview"), &worker).await;
     assert_eq!(o["senior"]["id"], id);
     assert_eq!(o["assessment"]["barthel_total"], 55);
     assert_eq!(o["assessment"]["dependency_level"], "moderate");
@@ -386,7 +370,7 @@ async fn an_update_with_the_version_read_applies_and_a_stale_one_is_409(app: Tes
     assert_eq!(res.status(), 409);
     let p = problem(res).await;
     assert_eq!(p["current_version"], version + 1);
-    let again: Value = app.get(&path).bearer_auth(&worker).send().await.unwrap().json().await.unwrap();
+    let again = app.get_json(&path, &worker).await;
     assert_eq!(again["name"], "王秀英");
 
     for (body, field) in [
