@@ -208,6 +208,11 @@ impl TestApp {
         res.json().await.expect("JSON body")
     }
 
+    /// Sends `body` as JSON with a bearer token to `path` (POST).
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.post(path).bearer_auth(token).json(body).send().await.expect("request")
+    }
+
     /// Creates a user directly (not through the API) and returns its id.
     pub async fn create_user(&self, username: &str, role: Role, communities: &[i64]) -> i64 {
         accounts::create_user(

@@ -16,6 +16,7 @@ pub mod responder_absences;
 pub mod responder_communities;
 pub mod responder_shifts;
 pub mod responders;
+pub mod senior_changes;
 pub mod seniors;
 pub mod service_plans;
 pub mod sessions;
@@ -44,6 +45,7 @@ pub mod prelude {
     pub use super::responder_communities::Entity as ResponderCommunities;
     pub use super::responder_shifts::Entity as ResponderShifts;
     pub use super::responders::Entity as Responders;
+    pub use super::senior_changes::Entity as SeniorChanges;
     pub use super::seniors::Entity as Seniors;
     pub use super::service_plans::Entity as ServicePlans;
     pub use super::sessions::Entity as Sessions;

@@ -7,6 +7,7 @@ mod m20261123_000001_accounts_and_places;
 mod m20261123_000002_seniors;
 mod m20261123_000003_workforce_and_tasks;
 mod m20261123_000004_operations;
+mod m20261123_000005_senior_changes;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_seniors::Migration),
             Box::new(m20261123_000003_workforce_and_tasks::Migration),
             Box::new(m20261123_000004_operations::Migration),
+            Box::new(m20261123_000005_senior_changes::Migration),
         ]
     }
 }

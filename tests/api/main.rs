@@ -10,6 +10,7 @@ mod jobs;
 mod migrations;
 mod openapi;
 mod ops;
+mod records;
 mod scope;
 mod segmentation;
 mod seniors;

@@ -8,6 +8,7 @@ pub mod grid;
 pub mod ops;
 pub mod pagination;
 pub mod segmentation;
+pub mod senior_records;
 pub mod seniors;
 pub mod seniors_io;
 pub mod users;
@@ -65,6 +66,7 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     communities::configure(cfg);
     seniors_io::configure(cfg); // before `seniors`: `/seniors/export` is not `/seniors/{id}`
     seniors::configure(cfg);
+    senior_records::configure(cfg);
     grid::configure(cfg);
     segmentation::configure(cfg);
     ops::configure_api(cfg);

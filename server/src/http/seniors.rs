@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
-use entity::{assessments, contacts, seniors, service_plans};
+use entity::{assessments, seniors, service_plans};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,6 +15,7 @@ use crate::error::{ApiError, Problem};
 use crate::grid::cell_string;
 use crate::http::extract::{Json, Query};
 use crate::http::pagination::{Page, PageParams};
+use crate::registry::records::{self, ChangeView, ConsentView, ContactView};
 use crate::registry::service::{self as registry, MedicalNotes, NewSenior, SeniorInput, SeniorUpdate};
 use crate::state::AppState;
 
@@ -235,16 +236,6 @@ async fn create_senior(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ContactView {
-    pub id: i64,
-    pub name: String,
-    pub relation: String,
-    pub phone: String,
-    pub call_order: i32,
-    pub is_keyholder: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct PlanView {
     pub id: i64,
     pub kind: String,
@@ -270,6 +261,10 @@ pub struct Overview {
     pub tier_rule: Option<String>,
     pub flags: Vec<String>,
     pub contacts: Vec<ContactView>,
+    /// The current answer per consent scope (scopes never asked are absent).
+    pub consents: Vec<ConsentView>,
+    /// Recently marked changes (falls, hospital discharges), newest first.
+    pub changes: Vec<ChangeView>,
     pub plans: Vec<PlanView>,
 }
 
@@ -289,25 +284,36 @@ async fn overview(
     caller.allow(&[Role::Admin, Role::Worker])?;
     let db = &state.db;
     let senior = registry::find_visible(db, &caller, id.into_inner()).await?;
-    let (latest, contacts, plans, change) = futures_util::try_join!(
-        assessments::Entity::find()
-            .filter(assessments::Column::SeniorId.eq(senior.id))
-            .order_by_desc(assessments::Column::AssessedAt)
-            .order_by_desc(assessments::Column::Id)
-            .one(db),
-        contacts::Entity::find()
-            .filter(contacts::Column::SeniorId.eq(senior.id))
-            .order_by_asc(contacts::Column::CallOrder)
-            .all(db),
-        service_plans::Entity::find()
-            .filter(service_plans::Column::SeniorId.eq(senior.id))
-            .order_by_asc(service_plans::Column::Id)
-            .all(db),
-        entity::tier_changes::Entity::find()
-            .filter(entity::tier_changes::Column::SeniorId.eq(senior.id))
-            .order_by_desc(entity::tier_changes::Column::Id)
-            .limit(1)
-            .one(db),
+    let (latest, contacts, consents, changes, plans, change) = futures_util::try_join!(
+        async {
+            assessments::Entity::find()
+                .filter(assessments::Column::SeniorId.eq(senior.id))
+                .order_by_desc(assessments::Column::AssessedAt)
+                .order_by_desc(assessments::Column::Id)
+                .one(db)
+                .await
+                .map_err(ApiError::from)
+        },
+        records::contacts_of(db, senior.id),
+        records::consents_of(db, senior.id),
+        records::changes_of(db, senior.id, 5),
+        async {
+            service_plans::Entity::find()
+                .filter(service_plans::Column::SeniorId.eq(senior.id))
+                .order_by_asc(service_plans::Column::Id)
+                .all(db)
+                .await
+                .map_err(ApiError::from)
+        },
+        async {
+            entity::tier_changes::Entity::find()
+                .filter(entity::tier_changes::Column::SeniorId.eq(senior.id))
+                .order_by_desc(entity::tier_changes::Column::Id)
+                .limit(1)
+                .one(db)
+                .await
+                .map_err(ApiError::from)
+        },
     )?;
     // Reasons are stored as {"en": [...], "zh": [...]}; a plain list (older rows) is Chinese.
     let reasons = |lang: &str| -> Vec<String> {
@@ -330,17 +336,9 @@ async fn overview(
         tier_reasons,
         tier_reasons_zh,
         tier_rule,
-        contacts: contacts
-            .into_iter()
-            .map(|c| ContactView {
-                id: c.id,
-                name: c.name,
-                relation: c.relation,
-                phone: c.phone,
-                call_order: c.call_order,
-                is_keyholder: c.is_keyholder,
-            })
-            .collect(),
+        contacts,
+        consents: consents.current,
+        changes,
         plans: plans
             .into_iter()
             .map(|p| PlanView {

@@ -72,6 +72,41 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What a senior may agree to share; each is recorded separately.
+    ConsentScope {
+        /// Medical notes shown to the caregiver who visits.
+        HealthToResponders = "health_to_responders",
+        /// Family contacts told about alarms and missed visits.
+        NotifyFamily = "notify_family",
+        /// An emergency bell and its location are monitored.
+        BellMonitoring = "bell_monitoring",
+        /// Satisfaction surveys by phone, in person or by a family link.
+        Surveys = "surveys",
+        /// Photos taken at visits as proof of service.
+        Photos = "photos",
+    }
+);
+
+vocabulary!(
+    /// Who gave (or refused) a consent.
+    GrantedBy {
+        /// The senior themself.
+        Senior = "senior",
+        /// A legal guardian, whose name is recorded.
+        Guardian = "guardian",
+    }
+);
+
+vocabulary!(
+    /// A change in a senior's condition that makes a reassessment due at once.
+    ChangeKind {
+        HospitalDischarge = "hospital_discharge",
+        Fall = "fall",
+        Other = "other",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,10 @@ pub mod id_number;
 pub mod import;
 pub mod kinds;
 pub mod phone;
+pub mod records;
 pub mod service;
 pub mod tiering;
 
 pub use id_number::{IdNumberError, ResidentId};
-pub use kinds::{EconomicStatus, Gender, LivingArrangement, SeniorStatus};
+pub use kinds::{ChangeKind, ConsentScope, EconomicStatus, Gender, GrantedBy, LivingArrangement, SeniorStatus};
 pub use phone::Phone;
