@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin=./target/debug/linli
+bin=${LINLI_BIN:-./target/debug/linli}
 [ -x "$bin" ] || cargo build -p linli
 work=$(mktemp -d)
 log="$work/serve.log"
