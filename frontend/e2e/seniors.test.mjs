@@ -1,7 +1,9 @@
 // Browser test of the seniors pages against a running Linli with the demo district
 // (LINLI_BASE_URL): the list, registering a senior (an invalid ID number is reported
 // next to its field by the server, then fixed), the profile and recording an
-// assessment. Set LINLI_SCREENSHOTS=dir to keep screenshots of each page.
+// assessment; editing a demo senior, their contacts and consents, and marking a fall
+// that puts them on the reassessment-due list. Set LINLI_SCREENSHOTS=dir to keep
+// screenshots of each page.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
@@ -22,8 +24,8 @@ after(async () => {
   await browser?.close()
 })
 
-async function freshPage() {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' })
+async function freshPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', ...options })
   context.setDefaultTimeout(15000)
   return context.newPage()
 }
@@ -208,5 +210,123 @@ test('required fields are checked before anything is sent', async () => {
   assert.match(await page.locator('[data-field=name] .el-form-item__error').textContent(), /请填写姓名/)
   assert.match(await page.locator('[data-field=community_id] .el-form-item__error').textContent(), /请选择所属社区/)
   assert.equal(posted, false)
+  await page.context().close()
+})
+
+/** Today in the district's time zone, where the server decides what is due. */
+function districtToday() {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date())
+}
+
+test('a worker edits a senior, adds a contact, records a consent and marks a fall that makes the reassessment due', async () => {
+  // The browser keeps the district's clock, as the console's users do, so "today" agrees with the server's.
+  const page = await freshPage({ timezoneId: 'Asia/Shanghai' })
+  await logIn(page)
+  const today = districtToday()
+  const list = await (await page.request.get(`${BASE}/api/v1/seniors?status=active&per_page=100`)).json()
+  // Not the newest (another test reads it), and not already due.
+  const senior = list.items.slice(1).find((s) => s.reassessment_due_on && s.reassessment_due_on > today)
+  assert.ok(senior, 'a demo senior whose reassessment is not due yet')
+
+  await page.goto(`${BASE}/console/seniors/${senior.id}`)
+  await page.getByTestId('profile-card').waitFor()
+  assert.equal(await page.getByTestId('reassess-due').count(), 0)
+
+  // The edit page, prefilled; identity fields are read-only.
+  await page.getByTestId('edit-senior').click()
+  await page.waitForURL(`${BASE}/console/seniors/${senior.id}/edit`)
+  const phone = page.getByTestId('f-phone')
+  await phone.waitFor()
+  assert.equal(await phone.inputValue(), senior.phone)
+  assert.equal(await page.getByTestId('f-name').inputValue(), senior.name)
+  assert.ok(await page.getByTestId('f-id-number').isDisabled(), 'the ID number is read-only')
+  const patches = []
+  page.on('request', (r) => {
+    if (r.method() === 'PATCH') patches.push(r.postDataJSON())
+  })
+
+  // An invalid phone: the server's message stands next to the field.
+  await phone.fill('12345')
+  await page.getByTestId('f-submit').click()
+  const phoneError = page.locator('[data-field=phone] .el-form-item__error')
+  await phoneError.waitFor()
+  assert.match(await phoneError.textContent(), /11 位手机号/)
+  assert.equal(new URL(page.url()).pathname, `/console/seniors/${senior.id}/edit`)
+  await shot(page, 'senior-edit-error')
+
+  const newPhone = `137${random(10000000, 99999999)}`
+  await phone.fill(newPhone)
+  await phoneError.waitFor({ state: 'detached' })
+  await page.getByTestId('f-submit').click()
+  await page.waitForURL(`${BASE}/console/seniors/${senior.id}`)
+  await page.getByTestId('profile-card').getByText(newPhone).waitFor()
+  // Only the changed field and the version read were sent.
+  assert.deepEqual(patches.at(-1), { version: senior.version, phone: newPhone })
+
+  // A contact: the server rejects the phone in the dialog, then takes the fixed one.
+  await page.getByTestId('contact-add').click()
+  await page.getByTestId('contact-dialog').waitFor()
+  await page.getByTestId('contact-name').fill('赵小红')
+  await page.getByTestId('contact-relation').click()
+  await page.locator('.el-select-dropdown__item').filter({ hasText: /^女儿$/, visible: true }).first().click()
+  await page.getByTestId('contact-phone').fill('123')
+  await page.getByTestId('contact-keyholder').click()
+  await page.getByTestId('contact-save').click()
+  const contactError = page.locator('[data-testid=contact-dialog] [data-field=phone] .el-form-item__error')
+  await contactError.waitFor()
+  assert.match(await contactError.textContent(), /11 位手机号/)
+  await page.getByTestId('contact-phone').fill(`158${random(10000000, 99999999)}`)
+  await page.getByTestId('contact-save').click()
+  await page.getByTestId('contact-dialog').waitFor({ state: 'hidden' })
+  const added = page.getByTestId('contacts-card').locator('li').filter({ hasText: '赵小红' })
+  await added.waitFor()
+  assert.match(await added.textContent(), /女儿/)
+  assert.match(await added.textContent(), /持有钥匙/)
+
+  // A consent answered by a guardian, who must be named.
+  await page.getByTestId('record-consent').click()
+  await page.getByTestId('consent-dialog').waitFor()
+  await choose(page, 'consent-scope', '上门服务拍照留证')
+  await page.getByTestId('consent-grant').click()
+  await page.getByTestId('consent-by-guardian').click()
+  await page.getByTestId('consent-save').click()
+  await page.locator('[data-testid=consent-dialog] [data-field=guardian_name] .el-form-item__error').waitFor()
+  await page.getByTestId('consent-guardian').fill('赵小红')
+  await page.getByTestId('consent-save').click()
+  await page.getByTestId('consent-dialog').waitFor({ state: 'hidden' })
+  const photos = page.getByTestId('consent-photos')
+  await photos.getByText('同意', { exact: true }).waitFor()
+  assert.match(await photos.textContent(), /监护人 赵小红 表态/)
+  assert.match(await photos.textContent(), /王丽娟 记录于/)
+  await page.getByTestId('consent-history-toggle').click()
+  await page.getByTestId('consent-history').getByText('上门服务拍照留证').first().waitFor()
+  await shot(page, 'senior-profile-records')
+
+  // A fall: the reassessment is due today.
+  await page.getByTestId('mark-change').click()
+  await page.getByTestId('change-dialog').waitFor()
+  await page.getByTestId('change-kind-fall').click()
+  await page.getByTestId('change-note').fill('在家中卫生间跌倒，左腕轻伤')
+  await page.getByTestId('change-save').click()
+  await page.getByTestId('reassess-due').waitFor()
+  assert.match(await page.getByTestId('reassess-due').textContent(), /今天到期/)
+  await page.getByTestId('changes-card').getByText('在家中卫生间跌倒，左腕轻伤').waitFor()
+  assert.match(await page.getByTestId('changes-card').textContent(), new RegExp(`${today}.*跌倒`))
+  assert.match(await page.getByTestId('profile-card').textContent(), new RegExp(today))
+  await shot(page, 'senior-profile-due')
+
+  // From the console home to the reassessment-due list, where the senior now is.
+  await page.getByTestId('menu-/console').click()
+  await page.waitForURL(`${BASE}/console`)
+  await page.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-testid=due-count]')?.textContent.trim() ?? ''))
+  assert.ok(Number(await page.getByTestId('due-count').textContent()) >= 1)
+  await page.getByTestId('due-link').click()
+  await page.waitForURL(/\/console\/seniors\?due=1/)
+  await page.getByTestId('seniors-search').fill(senior.name)
+  await page.waitForURL(/q=/)
+  const row = page.locator('.senior-row').filter({ has: page.locator(`a[href="/console/seniors/${senior.id}"]`) })
+  await row.waitFor()
+  assert.match(await row.getByTestId('due-on').textContent(), new RegExp(`${today}\\s*今天到期`))
+  await shot(page, 'seniors-due')
   await page.context().close()
 })

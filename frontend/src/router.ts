@@ -25,6 +25,12 @@ export const router = createRouter({
       component: () => import('./views/seniors/SeniorProfile.vue'),
       meta: { roles: ['worker', 'admin'] },
     },
+    {
+      path: '/console/seniors/:id(\\d+)/edit',
+      component: () => import('./views/seniors/SeniorForm.vue'),
+      props: (to) => ({ seniorId: Number(to.params.id) }),
+      meta: { roles: ['worker', 'admin'] },
+    },
     { path: '/app', component: () => import('./mobile/ResponderHome.vue'), meta: { roles: ['caregiver', 'volunteer'] } },
     { path: '/:rest(.*)*', redirect: '/' },
     { path: '/', redirect: '/login' },

@@ -294,6 +294,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/seniors/{id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Changes marked on a senior, newest first (worker, admin). */
+        get: operations["list_changes"];
+        put?: never;
+        /**
+         * Mark a change (hospital discharge, fall): the reassessment falls due today and the
+         *     senior appears on the overdue list (worker, admin).
+         */
+        post: operations["mark_change"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/seniors/{id}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the senior agreed to share: the current answer per scope and the history
+         *     (worker, admin).
+         */
+        get: operations["list_consents"];
+        put?: never;
+        /**
+         * Record a consent given, refused or withdrawn, by the senior or a named guardian
+         *     (worker, admin). Earlier answers stay in the history.
+         */
+        post: operations["record_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/seniors/{id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A senior's contacts in call order (worker, admin). */
+        get: operations["list_contacts"];
+        put?: never;
+        /** Add a family member or keyholder (worker, admin); at most ten per senior. */
+        post: operations["add_contact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/seniors/{id}/contacts/{contact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace a contact's details (worker, admin). */
+        put: operations["update_contact"];
+        post?: never;
+        /** Remove a contact (worker, admin). */
+        delete: operations["remove_contact"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/seniors/{id}/overview": {
         parameters: {
             query?: never;
@@ -464,9 +545,36 @@ export interface components {
             features: Record<string, never>[];
             type: string;
         };
+        /** @description The body of `POST /api/v1/seniors/{id}/changes`. */
+        ChangeInput: {
+            kind: components["schemas"]["ChangeKind"];
+            note?: string | null;
+            /**
+             * Format: date
+             * @description When it happened (default: today); not in the future.
+             */
+            occurred_on?: string | null;
+        };
+        /**
+         * @description A change in a senior's condition that makes a reassessment due at once.
+         * @enum {string}
+         */
+        ChangeKind: "hospital_discharge" | "fall" | "other";
         ChangePasswordRequest: {
             current_password: string;
             new_password: string;
+        };
+        ChangeView: {
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            note?: string | null;
+            /** Format: date */
+            occurred_on: string;
+            /** Format: date-time */
+            recorded_at: string;
+            /** Format: int64 */
+            recorded_by?: number | null;
         };
         CommunityInput: {
             /** @description A GeoJSON Polygon or MultiPolygon (longitude, latitude). */
@@ -484,6 +592,44 @@ export interface components {
             id: number;
             name: string;
             street: string;
+        };
+        /** @description The body of `POST /api/v1/seniors/{id}/consents`: one answer for one scope. */
+        ConsentInput: {
+            /** @description `true` agreed, `false` refused or withdrawn. */
+            granted: boolean;
+            granted_by: components["schemas"]["GrantedBy"];
+            /** @description Required when a guardian answered. */
+            guardian_name?: string | null;
+            scope: components["schemas"]["ConsentScope"];
+        };
+        /**
+         * @description What a senior may agree to share; each is recorded separately.
+         * @enum {string}
+         */
+        ConsentScope: "health_to_responders" | "notify_family" | "bell_monitoring" | "surveys" | "photos";
+        ConsentView: {
+            granted: boolean;
+            granted_by: string;
+            guardian_name?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            recorded_at: string;
+            /**
+             * Format: int64
+             * @description The worker who recorded it.
+             */
+            recorded_by: number;
+            recorded_by_name?: string | null;
+            scope: string;
+        };
+        /**
+         * @description Consents: the current answer per scope (scopes never asked are absent), and the
+         *     whole history, newest first.
+         */
+        Consents: {
+            current: components["schemas"]["ConsentView"][];
+            history: components["schemas"]["ConsentView"][];
         };
         ContactInput: {
             /**
@@ -550,6 +696,11 @@ export interface components {
         };
         /** @enum {string} */
         Gender: "male" | "female";
+        /**
+         * @description Who gave (or refused) a consent.
+         * @enum {string}
+         */
+        GrantedBy: "senior" | "guardian";
         Health: {
             status: string;
         };
@@ -633,6 +784,10 @@ export interface components {
         /** @description The 360° view: everything a worker needs when the phone rings. */
         Overview: {
             assessment?: components["schemas"]["AssessmentView"] | null;
+            /** @description Recently marked changes (falls, hospital discharges), newest first. */
+            changes: components["schemas"]["ChangeView"][];
+            /** @description The current answer per consent scope (scopes never asked are absent). */
+            consents: components["schemas"]["ConsentView"][];
             contacts: components["schemas"]["ContactView"][];
             flags: string[];
             plans: components["schemas"]["PlanView"][];
@@ -1573,6 +1728,296 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_changes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeView"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    mark_change: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_consents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consents"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_contacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactView"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+                /** @description Contact id */
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+                /** @description Contact id */
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,11 +1,26 @@
 // The registry's closed vocabularies as the pages show them, and small helpers shared
 // by the seniors list, the registration form and the profile.
-import type { BarthelInput, EconomicStatus, FieldError, Gender, LivingArrangement, AssessmentReason } from '../../api/client'
+import type {
+  AssessmentReason,
+  BarthelInput,
+  ChangeKind,
+  ConsentScope,
+  EconomicStatus,
+  FieldError,
+  Gender,
+  GrantedBy,
+  LivingArrangement,
+  SeniorStatus,
+} from '../../api/client'
 
 export const GENDERS: Gender[] = ['male', 'female']
 export const LIVING: LivingArrangement[] = ['alone', 'couple', 'with_family', 'institution']
 export const ECONOMIC: EconomicStatus[] = ['destitute', 'subsistence', 'low_income', 'ordinary']
 export const REASONS: AssessmentReason[] = ['initial', 'periodic', 'hospital_discharge', 'fall', 'other']
+export const STATUSES: SeniorStatus[] = ['active', 'hospitalised', 'moved_away', 'deceased']
+export const CONSENT_SCOPES: ConsentScope[] = ['health_to_responders', 'notify_family', 'bell_monitoring', 'surveys', 'photos']
+export const GRANTED_BY: GrantedBy[] = ['senior', 'guardian']
+export const CHANGE_KINDS: ChangeKind[] = ['fall', 'hospital_discharge', 'other']
 export const TIERS = ['A', 'B', 'C', 'D'] as const
 export const FLAGS = ['alone', 'empty_nest', 'oldest_old', 'disabled', 'cognitive_impairment', 'destitute', 'subsistence'] as const
 
@@ -86,6 +101,24 @@ export function ageOf(birthDate: string, today = new Date()): number {
   return Math.max(0, age)
 }
 
+/** Today as YYYY-MM-DD in the browser's time zone (the district's, where the console is used). */
+export function today(now = new Date()): string {
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`
+}
+
+/** Whole days from one YYYY-MM-DD date to a later one. */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000)
+}
+
+/** A timestamp as the user's locale writes it, to the minute. */
+export function dateTime(iso: string, locale: string): string {
+  const d = new Date(iso)
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d.toLocaleString(locale === 'en' ? 'en-GB' : 'zh-CN', { dateStyle: 'medium', timeStyle: 'short' })
+}
+
 /** 1500 fen -> "15.00". */
 export function yuan(fen: number): string {
   return (fen / 100).toFixed(2)
@@ -128,9 +161,11 @@ export function fieldErrorText(e: FieldError, t: Translate): string {
       return t('fieldErrors.idBirthMismatch', { date: match?.[1] ?? '' })
     }
   }
-  if (e.code === 'future') return t('fieldErrors.birthFuture')
+  if (e.code === 'future') return field === 'birth_date' ? t('fieldErrors.birthFuture') : t('fieldErrors.future')
+  if (e.code === 'too_many' && (match = m.match(/at most (\d+)/))) return t('fieldErrors.tooManyContacts', { max: match[1] })
   if (e.code === 'too_young' && (match = m.match(/(\d+) years/))) return t('fieldErrors.tooYoung', { age: match[1] })
   if (e.code === 'invalid' && (field === 'phone' || field === 'contacts.phone')) return t('fieldErrors.phone')
+  if (e.code === 'required' && field === 'guardian_name') return t('fieldErrors.guardianName')
   if (e.code === 'outside_service_area' && (match = m.match(/between (\S+) and (\S+)/)))
     return t('fieldErrors.outsideArea', { min: match[1], max: match[2] })
   if (e.code === 'unknown' && field === 'community_id') return t('fieldErrors.communityUnknown')
