@@ -326,7 +326,7 @@ fn contacts<R: Rng>(rng: &mut R, base: &IdBase, s: &Senior, out: &mut Vec<Contac
 }
 
 /// Consent scopes recorded at registration.
-pub const CONSENT_SCOPES: [&str; 2] = ["data_sharing", "family_notification"];
+pub const CONSENT_SCOPES: [&str; 2] = ["health_to_responders", "notify_family"];
 
 fn consents<R: Rng>(rng: &mut R, base: &IdBase, s: &Senior, worker: i64, contacts: &[Contact], out: &mut Vec<Consent>) {
     let guardian = s.assessment.cognition >= Cognition::Moderate;
@@ -336,13 +336,13 @@ fn consents<R: Rng>(rng: &mut R, base: &IdBase, s: &Senior, worker: i64, contact
         None
     };
     for scope in CONSENT_SCOPES {
-        let granted = rng.random_bool(if scope == "data_sharing" { 0.97 } else { 0.99 });
+        let granted = rng.random_bool(if scope == "health_to_responders" { 0.97 } else { 0.99 });
         out.push(Consent {
             id: base.consents + out.len() as i64 + 1,
             senior_id: s.id,
             scope,
             granted,
-            granted_by: if guardian { "guardian" } else { "self" },
+            granted_by: if guardian { "guardian" } else { "senior" },
             guardian_name: guardian_name.clone(),
             recorded_by: worker,
             recorded_at: s.assessment.assessed_at,

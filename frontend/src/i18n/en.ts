@@ -31,17 +31,14 @@ export default {
     status: { active: 'Active', hospitalised: 'In hospital', moved_away: 'Moved away', deceased: 'Deceased' },
     planKind: { meal_delivery: 'Meal delivery', home_bed: 'Home care bed nursing', housekeeping: 'Housekeeping', bathing: 'Bathing assistance', companionship: 'Companionship visit', emergency_bell: 'Emergency call bell' },
     planStatus: { active: 'Active', suspended: 'Suspended', ended: 'Ended' },
-    // data_sharing, family_notification and self: the demo district's earlier names.
     consentScope: {
       health_to_responders: 'Health notes to responders',
       notify_family: 'Tell family about alarms and missed visits',
       bell_monitoring: 'Emergency bell and location monitoring',
       surveys: 'Satisfaction surveys',
       photos: 'Photos at visits',
-      data_sharing: 'Data sharing (earlier scope)',
-      family_notification: 'Family notification (earlier scope)',
     },
-    grantedBy: { senior: 'The senior', guardian: 'Guardian', self: 'The senior' },
+    grantedBy: { senior: 'The senior', guardian: 'Guardian' },
     changeKind: { fall: 'Fall', hospital_discharge: 'Hospital discharge', other: 'Other change' },
   },
   seniors: {

@@ -31,17 +31,14 @@ export default {
     status: { active: '在册', hospitalised: '住院中', moved_away: '已迁出', deceased: '已故' },
     planKind: { meal_delivery: '助餐送餐', home_bed: '家庭养老床位上门护理', housekeeping: '家政保洁', bathing: '助浴', companionship: '陪伴探访', emergency_bell: '紧急呼叫铃' },
     planStatus: { active: '生效中', suspended: '已暂停', ended: '已结束' },
-    // data_sharing, family_notification and self: the demo district's earlier names.
     consentScope: {
       health_to_responders: '向上门服务人员提供健康信息',
       notify_family: '告警和漏访时通知家属',
       bell_monitoring: '紧急呼叫铃及位置监测',
       surveys: '满意度回访',
       photos: '上门服务拍照留证',
-      data_sharing: '信息共享（旧授权项）',
-      family_notification: '通知家属（旧授权项）',
     },
-    grantedBy: { senior: '本人', guardian: '监护人', self: '本人' },
+    grantedBy: { senior: '本人', guardian: '监护人' },
     changeKind: { fall: '跌倒', hospital_discharge: '出院', other: '其他变化' },
   },
   seniors: {
