@@ -37,6 +37,26 @@ macro_rules! on_both_databases {
     )*};
 }
 
+/// Like [`on_both_databases!`], for tests that build their own app (a manual clock,
+/// tweaked settings): each function receives the [`Backend`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = $crate::Backend::postgres() {
+                    super::$name(backend).await;
+                }
+            }
+        }
+    )*};
+}
+
 #[derive(Clone, Debug)]
 pub enum Backend {
     Sqlite,

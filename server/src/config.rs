@@ -128,6 +128,71 @@ pub struct Settings {
     pub reassessment_months: u32,
     /// Segmentation rules (TOML); the shipped defaults when unset.
     pub rules_file: Option<PathBuf>,
+    /// Dispatch: travel speeds, emergency escalation, visit checks (`[dispatch]`).
+    pub dispatch: DispatchSettings,
+}
+
+/// How tasks reach responders. Durations are in seconds unless named otherwise.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct DispatchSettings {
+    /// Travel speeds in metres per minute.
+    pub walk_m_per_min: f64,
+    pub bicycle_m_per_min: f64,
+    pub ebike_m_per_min: f64,
+    /// A position older than this is not trusted for emergencies.
+    pub position_stale_secs: i64,
+    /// Location posts closer together than this are acknowledged but not stored.
+    pub location_min_interval_secs: i64,
+    /// Emergency offers go to this many nearest responders...
+    pub emergency_offer_count: usize,
+    /// ...within this distance of the senior.
+    pub emergency_radius_m: f64,
+    /// Without an acceptance after `emergency_widen_secs`, offers widen to this radius
+    /// and every on-duty responder of the community, and the console is alerted.
+    pub emergency_widened_radius_m: f64,
+    pub emergency_widen_secs: i64,
+    /// Without an acceptance after this, family contacts are notified and the alarm
+    /// is flagged for the worker to call 120.
+    pub emergency_family_secs: i64,
+    /// A check-in or check-out farther than this from the senior's home is flagged.
+    pub visit_max_distance_m: f64,
+    /// Minutes after a routine window opens without a check-in: alert the worker.
+    pub missed_alert_minutes: i64,
+    /// ...and propose a replacement responder.
+    pub missed_replace_minutes: i64,
+    /// Seconds between the steps of a welfare check (senior, each contact, worker).
+    pub welfare_step_secs: i64,
+    /// How often each instance sweeps deadlines, in milliseconds.
+    pub sweep_interval_ms: u64,
+    /// When the daily job creates the next day's tasks (cron, seconds first, local time).
+    pub daily_tasks_cron: String,
+    /// Where family notifications go: `log` (default) or an HTTP webhook URL.
+    pub sms_webhook_url: Option<String>,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            walk_m_per_min: 70.0,
+            bicycle_m_per_min: 200.0,
+            ebike_m_per_min: 300.0,
+            position_stale_secs: 600,
+            location_min_interval_secs: 15,
+            emergency_offer_count: 3,
+            emergency_radius_m: 1000.0,
+            emergency_widened_radius_m: 3000.0,
+            emergency_widen_secs: 60,
+            emergency_family_secs: 180,
+            visit_max_distance_m: 100.0,
+            missed_alert_minutes: 8,
+            missed_replace_minutes: 13,
+            welfare_step_secs: 120,
+            sweep_interval_ms: 2000,
+            daily_tasks_cron: "0 0 20 * * *".to_owned(),
+            sms_webhook_url: None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -155,6 +220,7 @@ impl Default for Settings {
             service_area: [116.70, 38.55, 118.07, 40.25],
             reassessment_months: 6,
             rules_file: None,
+            dispatch: DispatchSettings::default(),
         }
     }
 }
@@ -173,7 +239,7 @@ impl Settings {
         let file = file.map_or_else(|| PathBuf::from("linli.toml"), Path::to_path_buf);
         let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("LINLI_"))
+            .merge(Env::prefixed("LINLI_").split("__"))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
             .map_err(Box::new)?;
@@ -211,6 +277,23 @@ impl Settings {
                 message: "must be [min_longitude, min_latitude, max_longitude, max_latitude]".into(),
             });
         }
+        let d = &self.dispatch;
+        if [d.walk_m_per_min, d.bicycle_m_per_min, d.ebike_m_per_min].iter().any(|v| *v <= 0.0) {
+            return Err(SettingsError::Invalid { field: "dispatch", message: "travel speeds must be positive".into() });
+        }
+        if d.emergency_widen_secs <= 0 || d.emergency_family_secs <= d.emergency_widen_secs {
+            return Err(SettingsError::Invalid {
+                field: "dispatch",
+                message: "emergency_family_secs must come after emergency_widen_secs, both positive".into(),
+            });
+        }
+        if d.missed_replace_minutes <= d.missed_alert_minutes || d.sweep_interval_ms == 0 {
+            return Err(SettingsError::Invalid {
+                field: "dispatch",
+                message: "missed_replace_minutes must come after missed_alert_minutes; sweep_interval_ms positive"
+                    .into(),
+            });
+        }
         if self.session_ttl_minutes <= 0 || self.login_window_minutes <= 0 {
             return Err(SettingsError::Invalid {
                 field: "session_ttl_minutes",
@@ -232,16 +315,28 @@ impl Settings {
     pub fn to_redacted_toml(&self) -> String {
         let value = serde_json::to_value(self).unwrap_or_default();
         let mut out = String::new();
+        let mut sections = String::new();
+        let render = |out: &mut String, key: &str, value: &serde_json::Value| {
+            let rendered = match value {
+                serde_json::Value::Null => "# (unset)".to_owned(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{key} = {rendered}\n"));
+        };
         if let serde_json::Value::Object(map) = value {
             for (key, value) in map {
-                let rendered = match value {
-                    serde_json::Value::Null => "# (unset)".to_owned(),
-                    other => other.to_string(),
-                };
-                out.push_str(&format!("{key} = {rendered}\n"));
+                match value {
+                    serde_json::Value::Object(section) => {
+                        sections.push_str(&format!("\n[{key}]\n"));
+                        for (k, v) in section {
+                            render(&mut sections, &k, &v);
+                        }
+                    }
+                    other => render(&mut out, &key, &other),
+                }
             }
         }
-        out
+        out + &sections
     }
 }
 

@@ -18,14 +18,17 @@ use crate::state::AppState;
 pub enum Job {
     /// Deletes expired sessions and old login attempts.
     SessionSweep,
+    /// Makes tomorrow's tasks from the service plans.
+    DailyTasks,
 }
 
 impl Job {
-    pub const ALL: [Job; 1] = [Job::SessionSweep];
+    pub const ALL: [Job; 2] = [Job::SessionSweep, Job::DailyTasks];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::SessionSweep => "session_sweep",
+            Job::DailyTasks => "daily_tasks",
         }
     }
 
@@ -34,29 +37,32 @@ impl Job {
     }
 
     /// Cron expression (six fields, seconds first), in the district's time zone.
-    fn schedule(self) -> &'static str {
+    fn schedule(self, settings: &crate::config::Settings) -> String {
         match self {
-            Job::SessionSweep => "0 */10 * * * *",
+            Job::SessionSweep => "0 */10 * * * *".to_owned(),
+            Job::DailyTasks => settings.dispatch.daily_tasks_cron.clone(),
         }
     }
 
     /// The window a run at `now` belongs to: one run per window, whoever runs it.
-    pub fn window_key(self, now: DateTime<Utc>) -> String {
+    pub fn window_key(self, state: &AppState, now: DateTime<Utc>) -> String {
         match self {
             Job::SessionSweep => {
                 let start = now.duration_trunc(Duration::minutes(10)).unwrap_or(now);
                 start.format("%Y-%m-%dT%H:%MZ").to_string()
             }
+            Job::DailyTasks => tomorrow(state, now).to_string(),
         }
     }
 
-    async fn execute(self, state: &AppState) -> Result<i64, ApiError> {
+    async fn execute(self, state: &AppState, now: DateTime<Utc>) -> Result<i64, ApiError> {
         match self {
             Job::SessionSweep => {
                 let window = Duration::minutes(state.settings.login_window_minutes);
-                let removed = crate::auth::sessions::sweep_expired(&state.db, state.clock.now(), window).await?;
+                let removed = crate::auth::sessions::sweep_expired(&state.db, now, window).await?;
                 Ok(removed as i64)
             }
+            Job::DailyTasks => crate::dispatch::plans::make_tasks(state, tomorrow(state, now)).await,
         }
     }
 }
@@ -104,10 +110,19 @@ pub fn instance_name() -> String {
     .clone()
 }
 
+fn tomorrow(state: &AppState, now: DateTime<Utc>) -> chrono::NaiveDate {
+    let today = now.with_timezone(&state.settings.tz()).date_naive();
+    today.succ_opt().unwrap_or(today)
+}
+
 /// Runs `job` for the window containing now, unless that window is already claimed.
 pub async fn run_now(state: &AppState, job: Job) -> Result<JobRunView, ApiError> {
-    let now = state.clock.now();
-    let window_key = job.window_key(now);
+    run_at(state, job, state.clock.now()).await
+}
+
+/// Runs `job` for the window containing `now` (a catch-up passes an earlier time).
+pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<JobRunView, ApiError> {
+    let window_key = job.window_key(state, now);
     let claim = job_runs::ActiveModel {
         job_name: Set(job.name().to_owned()),
         window_key: Set(window_key.clone()),
@@ -135,7 +150,7 @@ pub async fn run_now(state: &AppState, job: Job) -> Result<JobRunView, ApiError>
         }
     };
     let started = std::time::Instant::now();
-    let result = job.execute(state).await;
+    let result = job.execute(state, now).await;
     let finished = state.clock.now();
     let (status, created, error) = match &result {
         Ok(n) => ("succeeded", *n, None),
@@ -156,13 +171,46 @@ pub async fn run_now(state: &AppState, job: Job) -> Result<JobRunView, ApiError>
     Ok(JobRunView::from_model(row, true))
 }
 
+/// Runs, once, a daily window missed while the server was down: today's tasks
+/// (yesterday evening's run) and, past today's run time, tomorrow's. Windows that
+/// already ran are skipped by their lock.
+pub async fn catch_up(state: &AppState) {
+    let now = state.clock.now();
+    let mut times = vec![now - Duration::days(1)];
+    let schedule = Job::DailyTasks.schedule(&state.settings);
+    if schedule_passed_today(&schedule, state, now) {
+        times.push(now);
+    }
+    for at in times {
+        match run_at(state, Job::DailyTasks, at).await {
+            Ok(run) if run.ran_now => {
+                tracing::info!(window = %run.window_key, created = run.created, "daily tasks caught up")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "daily tasks catch-up failed"),
+        }
+    }
+}
+
+/// Whether the daily cron's hour and minute (fields 3 and 2) have passed today.
+fn schedule_passed_today(schedule: &str, state: &AppState, now: DateTime<Utc>) -> bool {
+    let fields: Vec<&str> = schedule.split_whitespace().collect();
+    let (Some(minute), Some(hour)) =
+        (fields.get(1).and_then(|m| m.parse::<u32>().ok()), fields.get(2).and_then(|h| h.parse::<u32>().ok()))
+    else {
+        return false;
+    };
+    let local = now.with_timezone(&state.settings.tz()).time();
+    chrono::NaiveTime::from_hms_opt(hour, minute, 0).is_some_and(|at| local >= at)
+}
+
 /// Starts the cron scheduler with every job.
 pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new().await?;
     let tz = state.settings.tz();
     for job in Job::ALL {
         let state = state.clone();
-        let cron = CronJob::new_async_tz(job.schedule(), tz, move |_id, _lock| {
+        let cron = CronJob::new_async_tz(job.schedule(&state.settings).as_str(), tz, move |_id, _lock| {
             let state = state.clone();
             Box::pin(async move {
                 match run_now(&state, job).await {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod dispatch;
 pub mod error;
 pub mod grid;
 pub mod http;
@@ -54,7 +55,21 @@ impl Application {
         let rules = Arc::new(load_rules(&settings)?);
         db::migrate(&db).await?;
         let data_key = DataKey::load(&settings)?;
-        let state = AppState { db, settings: Arc::new(settings), data_key, clock, rules };
+        let responders = Arc::new(dispatch::ResponderIndex::new(
+            dispatch::responders::load_all(&db).await.map_err(|e| anyhow::anyhow!("loading responders: {e}"))?,
+        ));
+        tracing::info!(responders = responders.len(), "responder index built");
+        let sms = dispatch::notify::sms_sender(settings.dispatch.sms_webhook_url.as_deref());
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            data_key,
+            clock,
+            rules,
+            responders,
+            events: Arc::new(tokio::sync::Notify::new()),
+            sms,
+        };
         let outcome = registry::tiering::resegment_stale(&state, false)
             .await
             .map_err(|e| anyhow::anyhow!("re-segmenting under rules {}: {e}", state.rules.version()))?;
@@ -92,12 +107,19 @@ impl Application {
 
     /// Runs until the server stops (Ctrl-C / SIGTERM), with the scheduled jobs when enabled.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let scheduler = if self.state.settings.jobs_enabled {
-            Some(jobs::start(self.state.clone()).await.context("starting the job scheduler")?)
+        let (scheduler, sweeper) = if self.state.settings.jobs_enabled {
+            jobs::catch_up(&self.state).await;
+            (
+                Some(jobs::start(self.state.clone()).await.context("starting the job scheduler")?),
+                Some(dispatch::sweep::spawn(self.state.clone())),
+            )
         } else {
-            None
+            (None, None)
         };
         let result = self.server.await.context("HTTP server");
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+        }
         if let Some(mut scheduler) = scheduler {
             scheduler.shutdown().await.ok();
         }

@@ -5,6 +5,8 @@ use sea_orm::DatabaseConnection;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::crypto::DataKey;
+use crate::dispatch::ResponderIndex;
+use crate::dispatch::notify::SmsSender;
 use crate::segmentation::Rules;
 
 /// What every handler can reach. Cheap to clone; holds no request state.
@@ -16,4 +18,10 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The segmentation rules in force.
     pub rules: Arc<Rules>,
+    /// Responders by H3 cell: a cache of the database for candidate search.
+    pub responders: Arc<ResponderIndex>,
+    /// Woken after a task event is committed, so event streams send it at once.
+    pub events: Arc<tokio::sync::Notify>,
+    /// Where family text messages go.
+    pub sms: Arc<dyn SmsSender>,
 }

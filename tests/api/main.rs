@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod dispatch;
 mod errors;
 mod grid;
 mod import_export;

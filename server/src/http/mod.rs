@@ -1,16 +1,19 @@
 //! HTTP surface: every API route is registered through utoipa-actix-web, so a handler
 //! without an OpenAPI description does not compile into the app.
 
+pub mod alarms;
 pub mod auth;
 pub mod communities;
 pub mod extract;
 pub mod grid;
 pub mod ops;
 pub mod pagination;
+pub mod responders;
 pub mod segmentation;
 pub mod senior_records;
 pub mod seniors;
 pub mod seniors_io;
+pub mod tasks;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +40,7 @@ use crate::error::ApiError;
         (name = "communities", description = "Communities of the street"),
         (name = "seniors", description = "The senior registry"),
         (name = "grid", description = "H3 grid cells"),
+        (name = "dispatch", description = "Responders, plans, tasks, emergency bells and the live board"),
         (name = "segmentation", description = "Care tiers and their rules"),
         (name = "ops", description = "Health, readiness, metrics, jobs"),
     )
@@ -67,6 +71,9 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     seniors_io::configure(cfg); // before `seniors`: `/seniors/export` is not `/seniors/{id}`
     seniors::configure(cfg);
     senior_records::configure(cfg);
+    responders::configure(cfg);
+    tasks::configure(cfg);
+    alarms::configure(cfg);
     grid::configure(cfg);
     segmentation::configure(cfg);
     ops::configure_api(cfg);

@@ -1,0 +1,547 @@
+//! Responders, emergency bells, the task state machine, escalation, welfare checks
+//! and the daily job, through the real server with a manual clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use linli::auth::Role;
+use linli::clock::ManualClock;
+use linli_tests::{Backend, TestApp, manual_clock, on_both_backends, problem};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_nursing_responder_needs_a_licence_and_a_caregiver_account,
+    location_reports_are_throttled,
+    alarm_idempotency,
+    an_alarm_is_offered_to_the_three_nearest_able_responders,
+    twenty_concurrent_acceptances_have_one_winner,
+    escalation_widens_then_calls_the_family_even_after_a_restart,
+    a_check_in_500_m_away_is_flagged,
+    illegal_transitions_are_409_with_the_current_state,
+    a_missed_meal_runs_the_welfare_check_in_order,
+    the_daily_job_makes_each_task_once_on_two_instances,
+    the_event_stream_resumes_from_last_event_id,
+);
+
+/// Monday 23 November 2026, 10:00 in Shanghai.
+fn monday_ten() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).single().unwrap()
+}
+
+const HOME: (f64, f64) = (39.115, 117.195);
+
+struct World {
+    app: TestApp,
+    clock: Arc<ManualClock>,
+    community: i64,
+    worker: String,
+    senior: i64,
+}
+
+/// A point `north_m` metres north of the senior's home.
+fn north(m: f64) -> (f64, f64) {
+    (HOME.0 + m / 111_195.0, HOME.1)
+}
+
+async fn world(backend: Backend) -> World {
+    let clock = manual_clock(monday_ten());
+    let app = TestApp::spawn_with(backend, clock.clone(), |s| {
+        s.session_ttl_minutes = 30 * 24 * 60;
+        s.dispatch.emergency_widen_secs = 60;
+        s.dispatch.emergency_family_secs = 180;
+        s.dispatch.welfare_step_secs = 30;
+        s.dispatch.location_min_interval_secs = 15;
+    })
+    .await;
+    let community = app.create_community("新兴社区").await;
+    let worker = app.login_as(Role::Worker, &[community]).await;
+    let senior = app.create_senior(community, "赵桂兰").await;
+    World { app, clock, community, worker, senior }
+}
+
+impl World {
+    /// Registers a responder on duty at `at` with a weekday shift; returns (id, token).
+    async fn responder(&self, name: &str, kind: &str, skills: &[&str], at: (f64, f64)) -> (i64, String) {
+        let role = if kind == "caregiver" { Role::Caregiver } else { Role::Volunteer };
+        let user = self.app.create_user(name, role, &[]).await;
+        let token = self.app.token_for(name).await;
+        let mut body = json!({
+            "user_id": user, "kind": kind, "skills": skills,
+            "home_latitude": at.0, "home_longitude": at.1,
+            "community_ids": [self.community], "travel_mode": "ebike", "max_concurrent": 2,
+            "shifts": (1..=5).map(|d| json!({"weekday": d, "starts_at": "08:00:00", "ends_at": "18:00:00"})).collect::<Vec<_>>(),
+        });
+        if skills.contains(&"nursing") {
+            body["nursing_licence"] = json!("RN-12345");
+            body["licence_expires_on"] = json!("2030-01-01");
+        }
+        let res = self.app.post_json("/api/v1/responders", &self.worker, &body).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        assert_eq!(self.app.post_json("/api/v1/me/duty", &token, &json!({"on_duty": true})).await.status(), 200);
+        let fix = json!({"latitude": at.0, "longitude": at.1, "accuracy_m": 8});
+        assert_eq!(self.app.post_json("/api/v1/me/location", &token, &fix).await.status(), 200);
+        (id, token)
+    }
+
+    async fn bell(&self) -> String {
+        let res = self.app.post_json("/api/v1/devices", &self.worker, &json!({"senior_id": self.senior})).await;
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.unwrap()["api_key"].as_str().unwrap().to_owned()
+    }
+
+    async fn alarm(&self, key: &str, event_id: &str) -> Value {
+        let res = self.app.post_json("/api/v1/alarms", key, &json!({"event_id": event_id})).await;
+        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap_or_default());
+        res.json().await.unwrap()
+    }
+
+    async fn task(&self, id: i64) -> Value {
+        self.app.get_json(&format!("/api/v1/tasks/{id}"), &self.worker).await
+    }
+
+    async fn offered_to(&self, task: i64) -> Vec<i64> {
+        let t = self.task(task).await;
+        let mut ids: Vec<i64> =
+            t["offers"].as_array().unwrap().iter().map(|o| o["responder_id"].as_i64().unwrap()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    async fn sweep(&self) -> usize {
+        linli::dispatch::sweep::run_once(&self.app.state).await.unwrap()
+    }
+
+    async fn add_contacts(&self) {
+        for (name, order) in [("大女儿", 1), ("小儿子", 2)] {
+            let body = json!({"name": name, "relation": "子女", "phone": "13920005678", "call_order": order});
+            let res =
+                self.app.post_json(&format!("/api/v1/seniors/{}/contacts", self.senior), &self.worker, &body).await;
+            assert_eq!(res.status(), 201);
+        }
+    }
+}
+
+fn event_kinds(task: &Value) -> Vec<String> {
+    task["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn a_nursing_responder_needs_a_licence_and_a_caregiver_account(backend: Backend) {
+    let w = world(backend).await;
+    let user = w.app.create_user("nurse-li", Role::Caregiver, &[]).await;
+    let body = json!({"user_id": user, "kind": "caregiver", "skills": ["nursing"], "home_latitude": HOME.0,
+        "home_longitude": HOME.1, "community_ids": [w.community], "travel_mode": "walk"});
+    let res = w.app.post_json("/api/v1/responders", &w.worker, &body).await;
+    assert_eq!(res.status(), 422);
+    let fields: Vec<String> = problem(res).await["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["nursing_licence", "licence_expires_on"]);
+    let mut as_volunteer = body.clone();
+    as_volunteer["kind"] = json!("volunteer");
+    as_volunteer["skills"] = json!(["companionship"]);
+    let res = w.app.post_json("/api/v1/responders", &w.worker, &as_volunteer).await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "user_id", "a caregiver account is not a volunteer");
+    assert_eq!(w.app.count("SELECT COUNT(*) AS n FROM responders").await, 0);
+}
+
+async fn location_reports_are_throttled(backend: Backend) {
+    let w = world(backend).await;
+    let (id, token) = w.responder("walker", "volunteer", &["companionship"], HOME).await;
+    let moved = json!({"latitude": 39.12, "longitude": 117.2, "accuracy_m": 5});
+    let ack: Value = w.app.post_json("/api/v1/me/location", &token, &moved).await.json().await.unwrap();
+    assert_eq!(ack["stored"], false, "{ack}");
+    w.clock.advance(Duration::seconds(16));
+    let ack: Value = w.app.post_json("/api/v1/me/location", &token, &moved).await.json().await.unwrap();
+    assert_eq!(ack["stored"], true);
+    let r = w.app.get_json(&format!("/api/v1/responders/{id}"), &w.worker).await;
+    assert_eq!(r["last_latitude"], 39.12);
+    let res = w.app.post_json("/api/v1/me/location", &token, &json!({"latitude": 31.2, "longitude": 121.4})).await;
+    assert_eq!(res.status(), 422, "outside the service area");
+}
+
+async fn alarm_idempotency(backend: Backend) {
+    let w = world(backend).await;
+    let key = w.bell().await;
+    let first = w.alarm(&key, "press-1").await;
+    let again = w.alarm(&key, "press-1").await;
+    assert_eq!(again["alarm_id"], first["alarm_id"]);
+    assert_eq!(again["task_id"], first["task_id"]);
+    assert_eq!(again["replayed"], true);
+    let res = w
+        .app
+        .post_json("/api/v1/alarms", &key, &json!({"event_id": "press-1", "occurred_at": "2026-11-23T01:59:00Z"}))
+        .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "event_id");
+    assert_eq!(w.app.count("SELECT COUNT(*) AS n FROM alarms").await, 1);
+    assert_eq!(w.app.count("SELECT COUNT(*) AS n FROM tasks").await, 1);
+    let res = w.app.post_json("/api/v1/alarms", "lld_not-a-key", &json!({"event_id": "x"})).await;
+    assert_eq!(res.status(), 401);
+    let res = w.app.post_json("/api/v1/alarms", &w.worker, &json!({"event_id": "x"})).await;
+    assert_eq!(res.status(), 403, "people do not raise alarms through the device endpoint");
+}
+
+async fn an_alarm_is_offered_to_the_three_nearest_able_responders(backend: Backend) {
+    let w = world(backend).await;
+    let (near1, _) = w.responder("r100", "caregiver", &["emergency_response"], north(100.0)).await;
+    let (near2, _) = w.responder("r300", "volunteer", &["emergency_response", "companionship"], north(300.0)).await;
+    let (near3, _) = w.responder("r500", "caregiver", &["emergency_response"], north(500.0)).await;
+    let (_fourth, _) = w.responder("r700", "caregiver", &["emergency_response"], north(700.0)).await;
+    let (_unskilled, _) = w.responder("r50", "caregiver", &["housekeeping"], north(50.0)).await;
+    let (_far, _) = w.responder("r1500", "caregiver", &["emergency_response"], north(1500.0)).await;
+    let (off_duty, off_token) = w.responder("r60", "caregiver", &["emergency_response"], north(60.0)).await;
+    w.app.post_json("/api/v1/me/duty", &off_token, &json!({"on_duty": false})).await;
+    let key = w.bell().await;
+    let alarm = w.alarm(&key, "e-1").await;
+    assert_eq!(alarm["offered"], 3);
+    let task = alarm["task_id"].as_i64().unwrap();
+    let mut expected = vec![near1, near2, near3];
+    expected.sort_unstable();
+    assert_eq!(w.offered_to(task).await, expected);
+    assert!(!w.offered_to(task).await.contains(&off_duty));
+    assert_eq!(w.task(task).await["status"], "offered");
+
+    let candidates =
+        w.app.get_json(&format!("/api/v1/seniors/{}/candidates?kind=emergency", w.senior), &w.worker).await;
+    let excluded = candidates["excluded"].as_array().unwrap();
+    let reasons_of = |id: i64| {
+        excluded.iter().find(|x| x["responder_id"] == id).map(|x| x["reasons"].clone()).unwrap_or(Value::Null)
+    };
+    assert_eq!(reasons_of(off_duty), json!(["off_duty"]));
+
+    // Sunday: the caregivers' weekday shifts do not cover it; the volunteer needs none.
+    w.clock.set(Utc.with_ymd_and_hms(2026, 11, 29, 2, 0, 0).single().unwrap());
+    for token in ["r100", "r300"] {
+        let t = w.app.token_for(token).await;
+        w.app.post_json("/api/v1/me/location", &t, &json!({"latitude": HOME.0, "longitude": HOME.1})).await;
+    }
+    let sunday = w.alarm(&key, "e-2").await;
+    assert_eq!(w.offered_to(sunday["task_id"].as_i64().unwrap()).await, vec![near2], "only the volunteer on Sunday");
+}
+
+async fn twenty_concurrent_acceptances_have_one_winner(backend: Backend) {
+    let w = world(backend).await;
+    let mut tokens = Vec::new();
+    for i in 0..20 {
+        let (_, t) =
+            w.responder(&format!("fast{i}"), "volunteer", &["emergency_response"], north(20.0 * i as f64)).await;
+        tokens.push(t);
+    }
+    let key = w.bell().await;
+    let task = w.alarm(&key, "race").await["task_id"].as_i64().unwrap();
+    // Offer the alarm to all twenty: the widened round reaches everyone on duty.
+    w.clock.advance(Duration::seconds(61));
+    assert_eq!(w.sweep().await, 1);
+    assert_eq!(w.offered_to(task).await.len(), 20);
+    let url = w.app.url(&format!("/api/v1/tasks/{task}/accept"));
+    let attempts = tokens.iter().map(|t| {
+        let req = w.app.client.post(&url).bearer_auth(t).send();
+        async move { req.await.unwrap().status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
+    let t = w.task(task).await;
+    assert_eq!(t["status"], "accepted");
+    let accepted = t["offers"].as_array().unwrap().iter().filter(|o| o["status"] == "accepted").count();
+    assert_eq!(accepted, 1);
+    assert_eq!(event_kinds(&t).iter().filter(|k| *k == "accepted").count(), 1);
+    assert!(w.app.count("SELECT COUNT(*) AS n FROM alarms WHERE accepted_at IS NOT NULL").await == 1);
+}
+
+async fn escalation_widens_then_calls_the_family_even_after_a_restart(backend: Backend) {
+    let w = world(backend).await;
+    w.add_contacts().await;
+    let (_, _) = w.responder("near", "caregiver", &["emergency_response"], north(200.0)).await;
+    let (wide, _) = w.responder("wide", "caregiver", &["emergency_response"], north(2500.0)).await;
+    let key = w.bell().await;
+    let task = w.alarm(&key, "help").await["task_id"].as_i64().unwrap();
+    assert_eq!(w.offered_to(task).await.len(), 1);
+
+    w.clock.advance(Duration::seconds(59));
+    assert_eq!(w.sweep().await, 0, "nothing before the deadline");
+    w.clock.advance(Duration::seconds(2));
+    assert_eq!(w.sweep().await, 1);
+    let t = w.task(task).await;
+    assert_eq!(t["status"], "escalated");
+    assert!(w.offered_to(task).await.contains(&wide));
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'console' AND kind = 'alarm_unanswered'").await,
+        1
+    );
+
+    // A new instance with nothing in memory takes over; the deadline is in the database.
+    let restarted = w.app.another_instance().await;
+    w.clock.advance(Duration::seconds(118));
+    assert_eq!(linli::dispatch::sweep::run_once(restarted.state()).await.unwrap(), 0);
+    w.clock.advance(Duration::seconds(2));
+    assert_eq!(linli::dispatch::sweep::run_once(restarted.state()).await.unwrap(), 1);
+    let t = w.task(task).await;
+    let kinds = event_kinds(&t);
+    let notified: Vec<i64> = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "family_notified")
+        .map(|e| e["details"]["call_order"].as_i64().unwrap())
+        .collect();
+    assert_eq!(notified, vec![1, 2], "in call order: {kinds:?}");
+    assert!(kinds.contains(&"call_120_flagged".to_owned()));
+    let alarms = w.app.get_json("/api/v1/alarms?open=true", &w.worker).await;
+    assert_eq!(alarms["items"][0]["stage"], "family");
+    assert!(alarms["items"][0]["call_120_flagged_at"].is_string());
+    // The SMS rows were delivered through the log channel by the sweep.
+    assert_eq!(w.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'sms' AND status = 'sent'").await, 2);
+    // Nothing more to do, however often anyone sweeps.
+    w.clock.advance(Duration::seconds(600));
+    assert_eq!(w.sweep().await, 0);
+}
+
+async fn a_check_in_500_m_away_is_flagged(backend: Backend) {
+    let w = world(backend).await;
+    let (_, token) = w.responder("door", "caregiver", &["emergency_response"], north(100.0)).await;
+    let key = w.bell().await;
+    let task = w.alarm(&key, "fall").await["task_id"].as_i64().unwrap();
+    assert_eq!(
+        w.app.post(&format!("/api/v1/tasks/{task}/accept")).bearer_auth(&token).send().await.unwrap().status(),
+        200
+    );
+    let far = north(500.0);
+    let res = w
+        .app
+        .post_json(
+            &format!("/api/v1/tasks/{task}/check-in"),
+            &token,
+            &json!({"latitude": far.0, "longitude": far.1, "accuracy_m": 10}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let t: Value = res.json().await.unwrap();
+    assert_eq!(t["status"], "on_site");
+    assert_eq!(t["visit_flagged"], true);
+    let d = t["check_in_distance_m"].as_f64().unwrap();
+    assert!((490.0..=510.0).contains(&d), "{d}");
+    let flagged = w.app.get_json("/api/v1/tasks?flagged=true", &w.worker).await;
+    assert_eq!(flagged["total"], 1);
+    let res = w
+        .app
+        .post_json(
+            &format!("/api/v1/tasks/{task}/complete"),
+            &token,
+            &json!({"outcome": "helped_at_home", "notes": "扶起，无外伤"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let alarms = w.app.get_json("/api/v1/alarms", &w.worker).await;
+    assert_eq!(alarms["items"][0]["outcome"], "helped_at_home");
+    assert!(alarms["items"][0]["arrived_at"].is_string());
+}
+
+async fn illegal_transitions_are_409_with_the_current_state(backend: Backend) {
+    let w = world(backend).await;
+    let (_, token) = w.responder("strict", "caregiver", &["emergency_response"], north(100.0)).await;
+    let key = w.bell().await;
+    let task = w.alarm(&key, "x").await["task_id"].as_i64().unwrap();
+    let pos = json!({"latitude": HOME.0, "longitude": HOME.1});
+    // Not held yet: nothing to check into.
+    let res = w.app.post_json(&format!("/api/v1/tasks/{task}/check-in"), &token, &pos).await;
+    assert_eq!(res.status(), 404);
+    w.app.post(&format!("/api/v1/tasks/{task}/accept")).bearer_auth(&token).send().await.unwrap();
+    let res =
+        w.app.post_json(&format!("/api/v1/tasks/{task}/complete"), &token, &json!({"outcome": "helped_at_home"})).await;
+    assert_eq!(res.status(), 409);
+    let body = problem(res).await;
+    assert_eq!(body["current_status"], "accepted");
+    let res = w.app.post_json(&format!("/api/v1/tasks/{task}/check-out"), &token, &pos).await;
+    assert_eq!(res.status(), 409);
+    let version = w.task(task).await["version"].as_i64().unwrap();
+    let cancel = json!({"version": version - 1, "reason": "误报"});
+    let res = w.app.post_json(&format!("/api/v1/tasks/{task}/cancel"), &w.worker, &cancel).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(problem(res).await["current_version"], version);
+    let cancel = json!({"version": version, "reason": "误报"});
+    let res = w.app.post_json(&format!("/api/v1/tasks/{task}/cancel"), &w.worker, &cancel).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["version"], version + 1);
+    let res = w
+        .app
+        .post_json(
+            &format!("/api/v1/tasks/{task}/cancel"),
+            &w.worker,
+            &json!({"version": version + 1, "reason": "再次"}),
+        )
+        .await;
+    assert_eq!(problem(res).await["current_status"], "cancelled");
+}
+
+/// Gives the senior a tier and a meal plan on weekdays; returns the plan id.
+async fn meal_plan(w: &World) -> i64 {
+    let items = json!({"feeding": 10, "bathing": 0, "grooming": 5, "dressing": 5, "bowels": 10, "bladder": 10,
+        "toilet_use": 5, "transfers": 10, "mobility": 10, "stairs": 0});
+    let res = w
+        .app
+        .post_json(
+            &format!("/api/v1/seniors/{}/assessments", w.senior),
+            &w.worker,
+            &json!({"barthel": items, "spmsq_errors": 1}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let canteen = {
+        use sea_orm::{ActiveModelTrait, Set};
+        entity::stations::ActiveModel {
+            community_id: Set(Some(w.community)),
+            kind: Set("canteen".to_owned()),
+            name: Set("新兴社区食堂".to_owned()),
+            address: Set("和平区".to_owned()),
+            latitude: Set(HOME.0),
+            longitude: Set(HOME.1),
+            cell: Set(0),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&w.app.db)
+        .await
+        .unwrap()
+        .id
+    };
+    let plan = json!({"kind": "meal_delivery", "weekdays": [1, 2, 3, 4, 5], "window_start": "11:00:00",
+        "window_end": "12:30:00", "starts_on": "2026-11-01", "station_id": canteen,
+        "details": {"diet": "low_salt", "allergies": ["花生"]}});
+    let res = w.app.post_json(&format!("/api/v1/seniors/{}/plans", w.senior), &w.worker, &plan).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+async fn a_missed_meal_runs_the_welfare_check_in_order(backend: Backend) {
+    let w = world(backend).await;
+    w.add_contacts().await;
+    let (courier, token) = w.responder("courier", "caregiver", &["meal_delivery"], north(300.0)).await;
+    meal_plan(&w).await;
+    // Monday 10:00: tomorrow's tasks; Tuesday's meal is offered to the courier.
+    let run = linli::jobs::run_now(&w.app.state, linli::jobs::Job::DailyTasks).await.unwrap();
+    assert_eq!(run.created, 1);
+    let offers = w.app.get_json("/api/v1/me/offers", &token).await;
+    let task = offers[0]["task_id"].as_i64().unwrap();
+    assert_eq!(w.offered_to(task).await, vec![courier]);
+    w.app.post(&format!("/api/v1/tasks/{task}/accept")).bearer_auth(&token).send().await.unwrap();
+    w.clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 3, 5, 0).single().unwrap());
+    let res = w
+        .app
+        .post_json(&format!("/api/v1/tasks/{task}/check-in"), &token, &json!({"latitude": HOME.0, "longitude": HOME.1}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = w.app.post_json(&format!("/api/v1/tasks/{task}/fail"), &token, &json!({"reason": "not_home"})).await;
+    assert_eq!(res.status(), 200);
+
+    let welfare_id = w.app.count("SELECT MAX(id) AS n FROM tasks WHERE kind = 'welfare_check'").await;
+    let steps = |t: &Value| -> Vec<String> {
+        t["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "welfare_step")
+            .map(|e| {
+                let d = &e["details"];
+                match d["call_order"].as_i64() {
+                    Some(order) => format!("{}#{order}", d["action"].as_str().unwrap()),
+                    None => d["action"].as_str().unwrap().to_owned(),
+                }
+            })
+            .collect()
+    };
+    assert_eq!(steps(&w.task(welfare_id).await), ["call_senior"]);
+    for _ in 0..3 {
+        w.clock.advance(Duration::seconds(31));
+        w.sweep().await;
+    }
+    assert_eq!(steps(&w.task(welfare_id).await), ["call_senior", "call_contact#1", "call_contact#2", "alert_worker"]);
+    w.clock.advance(Duration::seconds(300));
+    assert_eq!(w.sweep().await, 0, "the chain ends with the worker");
+    let res = w
+        .app
+        .post_json(
+            &format!("/api/v1/tasks/{welfare_id}/resolve"),
+            &w.worker,
+            &json!({"outcome": "reached_contact", "notes": "在女儿家"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "completed");
+    assert_eq!(w.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'sms' AND status = 'sent'").await, 3);
+}
+
+async fn the_daily_job_makes_each_task_once_on_two_instances(backend: Backend) {
+    let w = world(backend).await;
+    w.responder("courier", "caregiver", &["meal_delivery"], north(300.0)).await;
+    let plan = meal_plan(&w).await;
+    let second = w.app.another_instance().await;
+    let (a, b) = tokio::join!(
+        linli::jobs::run_now(&w.app.state, linli::jobs::Job::DailyTasks),
+        linli::jobs::run_now(second.state(), linli::jobs::Job::DailyTasks),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(u8::from(a.ran_now) + u8::from(b.ran_now), 1, "one instance wins the window");
+    // Even without the window lock the unique (plan, date) index holds.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let (x, y) = tokio::join!(
+        linli::dispatch::plans::make_tasks(&w.app.state, day),
+        linli::dispatch::plans::make_tasks(second.state(), day),
+    );
+    assert_eq!(x.unwrap() + y.unwrap(), 0);
+    assert_eq!(w.app.count(&format!("SELECT COUNT(*) AS n FROM tasks WHERE plan_id = {plan}")).await, 1);
+    // Suspended for Wednesday: no task; Thursday it resumes by itself.
+    let version = w.app.get_json(&format!("/api/v1/seniors/{}/plans", w.senior), &w.worker).await[0]["version"].clone();
+    let body = json!({"version": version, "from": "2026-11-25", "until": "2026-11-25", "reason": "住院"});
+    assert_eq!(w.app.post_json(&format!("/api/v1/plans/{plan}/suspend"), &w.worker, &body).await.status(), 200);
+    let wed = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    assert_eq!(linli::dispatch::plans::make_tasks(&w.app.state, wed).await.unwrap(), 0);
+    assert_eq!(linli::dispatch::plans::make_tasks(&w.app.state, wed.succ_opt().unwrap()).await.unwrap(), 1);
+    let plans = w.app.get_json(&format!("/api/v1/seniors/{}/plans", w.senior), &w.worker).await;
+    assert_eq!(plans[0]["status"], "active");
+}
+
+async fn the_event_stream_resumes_from_last_event_id(backend: Backend) {
+    let w = world(backend).await;
+    w.responder("sse", "caregiver", &["emergency_response"], north(100.0)).await;
+    let key = w.bell().await;
+    let first = w.alarm(&key, "a").await["task_id"].as_i64().unwrap();
+    let first_events = w.task(first).await["events"].as_array().unwrap().len();
+    assert!(first_events >= 2);
+    let seen = w.task(first).await["events"][0]["id"].as_i64().unwrap();
+    let second = w.alarm(&key, "b").await["task_id"].as_i64().unwrap();
+    let mut res = w
+        .app
+        .get("/api/v1/events")
+        .bearer_auth(&w.worker)
+        .header("Last-Event-ID", seen.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut text = String::new();
+    while !text.contains(&format!("\"task_id\":{second}")) {
+        let chunk =
+            tokio::time::timeout(std::time::Duration::from_secs(5), res.chunk()).await.unwrap().unwrap().unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let ids: Vec<i64> = text.lines().filter_map(|l| l.strip_prefix("id: ")).map(|v| v.parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|p| p[0] < p[1]), "in order: {ids:?}");
+    assert_eq!(ids[0], seen + 1, "resumes right after the last event seen");
+    // Another community's worker sees none of it.
+    let elsewhere = w.app.create_community("南营门社区").await;
+    let other = w.app.login_as(Role::Worker, &[elsewhere]).await;
+    let mut res = w.app.get("/api/v1/events?last_event_id=0").bearer_auth(&other).send().await.unwrap();
+    let mut theirs = String::new();
+    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(1500);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until, res.chunk()).await {
+        theirs.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(theirs.contains("linli events"), "the stream opened: {theirs}");
+    assert!(!theirs.contains("task_id"), "{theirs}");
+}
