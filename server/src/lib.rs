@@ -16,6 +16,7 @@ pub mod grid;
 pub mod http;
 pub mod jobs;
 pub mod registry;
+pub mod routing;
 pub mod seeding;
 pub mod segmentation;
 pub mod state;

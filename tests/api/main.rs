@@ -12,6 +12,7 @@ mod migrations;
 mod openapi;
 mod ops;
 mod records;
+mod routing;
 mod scope;
 mod segmentation;
 mod seniors;

@@ -9,6 +9,7 @@ pub mod grid;
 pub mod ops;
 pub mod pagination;
 pub mod responders;
+pub mod routing;
 pub mod segmentation;
 pub mod senior_records;
 pub mod seniors;
@@ -74,6 +75,7 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     responders::configure(cfg);
     tasks::configure(cfg);
     alarms::configure(cfg);
+    routing::configure(cfg);
     grid::configure(cfg);
     segmentation::configure(cfg);
     ops::configure_api(cfg);
