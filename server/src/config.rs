@@ -169,6 +169,12 @@ pub struct DispatchSettings {
     pub daily_tasks_cron: String,
     /// Where family notifications go: `log` (default) or an HTTP webhook URL.
     pub sms_webhook_url: Option<String>,
+    /// Meals a courier carries per trip.
+    pub meal_trip_capacity: u32,
+    /// The longest a meal may ride from the kitchen to the door, in minutes.
+    pub meal_max_ride_minutes: f64,
+    /// Minutes at each door.
+    pub meal_service_minutes: f64,
 }
 
 impl Default for DispatchSettings {
@@ -191,6 +197,9 @@ impl Default for DispatchSettings {
             sweep_interval_ms: 2000,
             daily_tasks_cron: "0 0 20 * * *".to_owned(),
             sms_webhook_url: None,
+            meal_trip_capacity: 12,
+            meal_max_ride_minutes: 45.0,
+            meal_service_minutes: 2.0,
         }
     }
 }

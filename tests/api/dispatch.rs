@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use linli::auth::Role;
 use linli::clock::ManualClock;
 use linli_tests::{Backend, TestApp, manual_clock, on_both_backends, problem};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -21,6 +22,7 @@ on_both_backends!(
     a_missed_meal_runs_the_welfare_check_in_order,
     the_daily_job_makes_each_task_once_on_two_instances,
     the_event_stream_resumes_from_last_event_id,
+    route_sheets_split_a_days_meals_among_couriers,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -378,43 +380,95 @@ async fn illegal_transitions_are_409_with_the_current_state(backend: Backend) {
     assert_eq!(problem(res).await["current_status"], "cancelled");
 }
 
-/// Gives the senior a tier and a meal plan on weekdays; returns the plan id.
-async fn meal_plan(w: &World) -> i64 {
+/// A canteen of the community at the senior's home.
+async fn canteen(w: &World) -> i64 {
+    use sea_orm::{ActiveModelTrait, Set};
+    entity::stations::ActiveModel {
+        community_id: Set(Some(w.community)),
+        kind: Set("canteen".to_owned()),
+        name: Set("新兴社区食堂".to_owned()),
+        address: Set("和平区".to_owned()),
+        latitude: Set(HOME.0),
+        longitude: Set(HOME.1),
+        cell: Set(0),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&w.app.db)
+    .await
+    .unwrap()
+    .id
+}
+
+/// Gives a senior a tier and a weekday meal plan from `canteen`; returns the plan id.
+async fn meal_plan_for(w: &World, senior: i64, canteen: i64) -> i64 {
     let items = json!({"feeding": 10, "bathing": 0, "grooming": 5, "dressing": 5, "bowels": 10, "bladder": 10,
         "toilet_use": 5, "transfers": 10, "mobility": 10, "stairs": 0});
-    let res = w
-        .app
-        .post_json(
-            &format!("/api/v1/seniors/{}/assessments", w.senior),
-            &w.worker,
-            &json!({"barthel": items, "spmsq_errors": 1}),
-        )
-        .await;
+    let assessment = json!({"barthel": items, "spmsq_errors": 1});
+    let res = w.app.post_json(&format!("/api/v1/seniors/{senior}/assessments"), &w.worker, &assessment).await;
     assert_eq!(res.status(), 201);
-    let canteen = {
-        use sea_orm::{ActiveModelTrait, Set};
-        entity::stations::ActiveModel {
-            community_id: Set(Some(w.community)),
-            kind: Set("canteen".to_owned()),
-            name: Set("新兴社区食堂".to_owned()),
-            address: Set("和平区".to_owned()),
-            latitude: Set(HOME.0),
-            longitude: Set(HOME.1),
-            cell: Set(0),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&w.app.db)
-        .await
-        .unwrap()
-        .id
-    };
     let plan = json!({"kind": "meal_delivery", "weekdays": [1, 2, 3, 4, 5], "window_start": "11:00:00",
         "window_end": "12:30:00", "starts_on": "2026-11-01", "station_id": canteen,
         "details": {"diet": "low_salt", "allergies": ["花生"]}});
-    let res = w.app.post_json(&format!("/api/v1/seniors/{}/plans", w.senior), &w.worker, &plan).await;
+    let res = w.app.post_json(&format!("/api/v1/seniors/{senior}/plans"), &w.worker, &plan).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
     res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+async fn meal_plan(w: &World) -> i64 {
+    let canteen = canteen(w).await;
+    meal_plan_for(w, w.senior, canteen).await
+}
+
+async fn route_sheets_split_a_days_meals_among_couriers(backend: Backend) {
+    let w = world(backend).await;
+    let (a, _) = w.responder("courier-a", "caregiver", &["meal_delivery"], north(200.0)).await;
+    let (b, _) = w.responder("courier-b", "volunteer", &["meal_delivery"], north(400.0)).await;
+    w.responder("nurse", "caregiver", &["nursing"], north(100.0)).await;
+    let kitchen = canteen(&w).await;
+    let mut seniors = vec![w.senior];
+    for i in 0..13 {
+        seniors.push(w.app.create_senior(w.community, &format!("老人{i}")).await);
+    }
+    // One senior lives 20 km out: no trip gets there and back in its window.
+    let far = *seniors.last().unwrap();
+    w.app.db.execute_unprepared(&format!("UPDATE seniors SET latitude = 39.30 WHERE id = {far}")).await.unwrap();
+    for s in &seniors {
+        meal_plan_for(&w, *s, kitchen).await;
+    }
+    linli::jobs::run_now(&w.app.state, linli::jobs::Job::DailyTasks).await.unwrap();
+    let plan = w.app.get_json(&format!("/api/v1/routing/meals?station_id={kitchen}&date=2026-11-24"), &w.worker).await;
+    assert_eq!(plan["meals"], 14);
+    assert_eq!(plan["couriers"], 2, "the nurse carries no meals");
+    assert_eq!(
+        plan["unplanned"],
+        json!([{"task_id": plan["unplanned"][0]["task_id"], "senior_name": "老人12", "reason": "window_unreachable"}])
+    );
+    let sheets = plan["sheets"].as_array().unwrap();
+    let served: usize = sheets.iter().map(|s| s["stops"].as_array().unwrap().len()).sum();
+    assert_eq!(served, 13);
+    for sheet in sheets {
+        assert!([a, b].contains(&sheet["responder_id"].as_i64().unwrap()));
+        assert!(sheet["stops"].as_array().unwrap().len() <= 12, "a trip carries at most 12 meals");
+        for stop in sheet["stops"].as_array().unwrap() {
+            let eta = stop["eta"].as_str().unwrap();
+            assert!(("11:00"..="12:30").contains(&eta), "{eta}");
+            assert_eq!(stop["diet"], "low_salt");
+            assert_eq!(stop["allergies"], json!(["花生"]));
+        }
+    }
+    let again = w.app.get_json(&format!("/api/v1/routing/meals?station_id={kitchen}&date=2026-11-24"), &w.worker).await;
+    assert_eq!(again["sheets"], plan["sheets"], "the same input plans the same routes");
+    let elsewhere = w.app.create_community("南营门社区").await;
+    let other = w.app.login_as(Role::Worker, &[elsewhere]).await;
+    let res = w
+        .app
+        .get(&format!("/api/v1/routing/meals?station_id={kitchen}&date=2026-11-24"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
 }
 
 async fn a_missed_meal_runs_the_welfare_check_in_order(backend: Backend) {

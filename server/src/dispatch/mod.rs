@@ -7,6 +7,7 @@ pub mod candidates;
 pub mod events;
 pub mod index;
 pub mod kinds;
+pub mod meals;
 pub mod notify;
 pub mod plans;
 pub mod responders;

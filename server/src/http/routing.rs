@@ -5,20 +5,98 @@
 
 use std::time::Duration;
 
-use actix_web::{post, web};
+use actix_web::{get, post, web};
+use chrono::NaiveDate;
+use entity::stations;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::auth::{Caller, Role};
+use crate::dispatch::meals::MealPlan;
 use crate::error::{ApiError, FieldError, Problem as ProblemJson};
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Query};
 use crate::routing::{self, Metric, Options, Point, Problem, ProblemSpec, Stop, VehicleType};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(solve);
+    cfg.service(solve).service(meal_routes).service(list_stations);
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MealRouteQuery {
+    /// The canteen.
+    pub station_id: i64,
+    /// The service day (YYYY-MM-DD).
+    pub date: NaiveDate,
+}
+
+/// Route sheets for a canteen's meals on a day: each available courier's trips with
+/// ordered stops, arrival times and diet notes, and the meals that cannot be served
+/// with the reason (worker, admin).
+#[utoipa::path(
+    tag = "dispatch",
+    params(MealRouteQuery),
+    responses((status = 200, body = MealPlan), (status = 404, body = ProblemJson, content_type = "application/problem+json")),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/routing/meals")]
+async fn meal_routes(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<MealRouteQuery>,
+) -> Result<web::Json<MealPlan>, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    Ok(web::Json(crate::dispatch::meals::plan(&state, &caller, query.0.station_id, query.0.date).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StationView {
+    pub id: i64,
+    pub community_id: Option<i64>,
+    /// `canteen`, `service_station` or `day_care`.
+    pub kind: String,
+    pub name: String,
+    pub address: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub meal_capacity: Option<i32>,
+}
+
+/// Canteens, service stations and day-care centres of the caller's communities
+/// (worker, admin).
+#[utoipa::path(
+    tag = "dispatch",
+    responses((status = 200, body = Vec<StationView>)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/stations")]
+async fn list_stations(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Vec<StationView>>, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    let mut q = stations::Entity::find().order_by_asc(stations::Column::Id);
+    if caller.role == Role::Worker {
+        q = q.filter(stations::Column::CommunityId.is_in(caller.communities.iter().map(|c| c.0)));
+    }
+    Ok(web::Json(
+        q.all(&state.db)
+            .await?
+            .into_iter()
+            .map(|s| StationView {
+                id: s.id,
+                community_id: s.community_id,
+                kind: s.kind,
+                name: s.name,
+                address: s.address,
+                latitude: s.latitude,
+                longitude: s.longitude,
+                meal_capacity: s.meal_capacity,
+            })
+            .collect(),
+    ))
 }
 
 /// A place: `latitude`/`longitude` with `haversine`, `x`/`y` with `euclidean`.

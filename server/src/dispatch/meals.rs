@@ -1,0 +1,248 @@
+//! Route sheets: a canteen's meals for a day split among its available couriers by
+//! the routing solver, each courier with ordered stops, arrival times and diet notes.
+//!
+//! Every courier makes up to two trips (a first wave leaving from 10:30, a second
+//! from 11:50): the solver sees them as two fleets of the same couriers. Meals that
+//! cannot be served in their window, or within the ride limit, are listed with the
+//! reason.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime, Timelike};
+use entity::{seniors, stations, tasks, users};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::candidates::speed_m_per_min;
+use super::kinds::{Skill, TaskKind, TaskStatus, TravelMode};
+use crate::auth::{Caller, CommunityId, Role};
+use crate::error::ApiError;
+use crate::routing::{self, Metric, Options, Point, Problem, ProblemSpec, Stop, VehicleType};
+use crate::state::AppState;
+
+/// The two trips of a courier, in minutes after midnight.
+const WAVES: [(f64, f64); 2] = [(630.0, 710.0), (710.0, 790.0)];
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SheetStop {
+    pub task_id: i64,
+    pub senior_id: i64,
+    pub senior_name: String,
+    pub address: String,
+    pub phone: String,
+    /// Planned arrival, local `HH:MM`.
+    pub eta: String,
+    pub window: String,
+    pub diet: Option<String>,
+    pub allergies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RouteSheet {
+    pub responder_id: i64,
+    pub courier_name: String,
+    /// 1: the first trip, 2: the second.
+    pub trip: u8,
+    /// Leaves the kitchen, local `HH:MM`.
+    pub departs: String,
+    pub returns: String,
+    pub distance_m: f64,
+    pub stops: Vec<SheetStop>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UnplannedMeal {
+    pub task_id: i64,
+    pub senior_name: String,
+    /// `window_unreachable`, `ride_time_exceeded`, `no_vehicle_left` or `demand_exceeds_capacity`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MealPlan {
+    pub date: NaiveDate,
+    pub station_id: i64,
+    pub station_name: String,
+    pub meals: usize,
+    pub couriers: usize,
+    pub sheets: Vec<RouteSheet>,
+    pub unplanned: Vec<UnplannedMeal>,
+    pub elapsed_ms: u64,
+}
+
+fn hhmm(minutes: f64) -> String {
+    let m = minutes.round().max(0.0) as u32;
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+fn minutes(t: NaiveTime) -> f64 {
+    f64::from(t.hour() * 60 + t.minute())
+}
+
+/// Plans the meal rounds of `station_id` on `date`.
+pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: NaiveDate) -> Result<MealPlan, ApiError> {
+    let station = stations::Entity::find_by_id(station_id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+    if station.kind != "canteen" {
+        return Err(ApiError::field("station_id", "not_a_canteen", "only canteens send out meals"));
+    }
+    if caller.role == Role::Worker && !station.community_id.is_some_and(|c| caller.sees_community(CommunityId(c))) {
+        return Err(ApiError::NotFound);
+    }
+    let open = TaskStatus::OPEN.iter().map(|s| s.as_str());
+    let meals = tasks::Entity::find()
+        .filter(tasks::Column::Kind.eq(TaskKind::MealDelivery.as_str()))
+        .filter(tasks::Column::StationId.eq(station_id))
+        .filter(tasks::Column::ServiceDate.eq(date))
+        .filter(tasks::Column::Status.is_in(open))
+        .find_also_related(seniors::Entity)
+        .order_by_asc(tasks::Column::Id)
+        .all(&state.db)
+        .await?;
+    let tz = state.settings.tz();
+    let settings = &state.settings.dispatch;
+    let communities: Vec<i64> = {
+        let mut c: Vec<i64> = meals.iter().map(|(t, _)| t.community_id).chain(station.community_id).collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    let lunch =
+        (NaiveTime::from_hms_opt(11, 0, 0).unwrap_or_default(), NaiveTime::from_hms_opt(12, 30, 0).unwrap_or_default());
+    let mut couriers: Vec<_> = communities
+        .iter()
+        .flat_map(|c| state.responders.in_community(*c))
+        .filter(|e| e.has(Skill::MealDelivery) && !e.absent_on(date) && e.on_shift(date, lunch.0, lunch.1))
+        .collect();
+    couriers.sort_by_key(|e| e.id);
+    couriers.dedup_by_key(|e| e.id);
+    let slowest = couriers
+        .iter()
+        .map(|e| e.travel_mode)
+        .min_by(|a, b| speed_m_per_min(settings, *a).total_cmp(&speed_m_per_min(settings, *b)));
+    let speed = speed_m_per_min(settings, slowest.unwrap_or(TravelMode::Ebike));
+    let by_id: HashMap<String, &(tasks::Model, Option<seniors::Model>)> =
+        meals.iter().map(|m| (m.0.id.to_string(), m)).collect();
+    let stops: Vec<Stop> = meals
+        .iter()
+        .filter_map(|(t, s)| {
+            let s = s.as_ref()?;
+            let from = t.window_start.map_or(660.0, |w| minutes(w.with_timezone(&tz).time()));
+            let to = t.window_end.map_or(750.0, |w| minutes(w.with_timezone(&tz).time()));
+            Some(Stop {
+                id: t.id.to_string(),
+                location: Point::lat_lng(s.latitude, s.longitude),
+                demand: 1,
+                window_start: from,
+                window_end: to,
+                service_time: settings.meal_service_minutes,
+            })
+        })
+        .collect();
+    let names: HashMap<i64, String> = users::Entity::find()
+        .filter(users::Column::Id.is_in(couriers.iter().map(|c| c.user_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let started = std::time::Instant::now();
+    let solution = if stops.is_empty() || couriers.is_empty() {
+        None
+    } else {
+        let problem = Problem::new(ProblemSpec {
+            depot: Point::lat_lng(station.latitude, station.longitude),
+            fleet: WAVES
+                .iter()
+                .map(|(start, end)| VehicleType {
+                    count: couriers.len(),
+                    capacity: settings.meal_trip_capacity,
+                    shift_start: *start,
+                    shift_end: *end,
+                    cost_per_route: 0.0,
+                })
+                .collect(),
+            stops: stops.clone(),
+            metric: Metric::Haversine { metres_per_minute: speed },
+            max_ride_time: Some(settings.meal_max_ride_minutes),
+        })
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("meal routing problem: {e}")))?;
+        let options = Options { time_limit: Duration::from_secs(10), iterations: 100_000, seed: 1 };
+        Some(
+            actix_web::web::block(move || routing::solve(&problem, &options))
+                .await
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("routing worker: {e}")))?,
+        )
+    };
+    let mut sheets = Vec::new();
+    let mut unplanned = Vec::new();
+    let mut trips_used = [0usize; 2];
+    if let Some(solution) = &solution {
+        for route in &solution.routes {
+            let trip = route.vehicle_type.min(1);
+            let Some(courier) = couriers.get(trips_used[trip]) else { continue };
+            trips_used[trip] += 1;
+            let stops = route
+                .visits
+                .iter()
+                .filter_map(|v| {
+                    let (t, s) = by_id.get(&v.stop_id)?;
+                    let s = s.as_ref()?;
+                    Some(SheetStop {
+                        task_id: t.id,
+                        senior_id: s.id,
+                        senior_name: s.name.clone(),
+                        address: s.address.clone(),
+                        phone: s.phone.clone(),
+                        eta: hhmm(v.arrival.max(v.start)),
+                        window: format!(
+                            "{}-{}",
+                            t.window_start
+                                .map(|w| w.with_timezone(&tz).format("%H:%M").to_string())
+                                .unwrap_or_default(),
+                            t.window_end.map(|w| w.with_timezone(&tz).format("%H:%M").to_string()).unwrap_or_default()
+                        ),
+                        diet: t.details["diet"].as_str().map(str::to_owned),
+                        allergies: serde_json::from_value(t.details["allergies"].clone()).unwrap_or_default(),
+                    })
+                })
+                .collect();
+            sheets.push(RouteSheet {
+                responder_id: courier.id,
+                courier_name: names.get(&courier.user_id).cloned().unwrap_or_default(),
+                trip: trip as u8 + 1,
+                departs: hhmm(route.departure),
+                returns: hhmm(route.return_time),
+                distance_m: route.distance.round(),
+                stops,
+            });
+        }
+        for u in &solution.unassigned {
+            let name = by_id.get(&u.stop_id).and_then(|m| m.1.as_ref()).map(|s| s.name.clone()).unwrap_or_default();
+            let reason =
+                serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            unplanned.push(UnplannedMeal { task_id: u.stop_id.parse().unwrap_or_default(), senior_name: name, reason });
+        }
+    } else {
+        let reason = if couriers.is_empty() { "no_courier" } else { "no_meals" };
+        for (t, s) in &meals {
+            unplanned.push(UnplannedMeal {
+                task_id: t.id,
+                senior_name: s.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+                reason: reason.to_owned(),
+            });
+        }
+    }
+    sheets.sort_by_key(|s| (s.responder_id, s.trip));
+    Ok(MealPlan {
+        date,
+        station_id,
+        station_name: station.name,
+        meals: meals.len(),
+        couriers: couriers.len(),
+        sheets,
+        unplanned,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
