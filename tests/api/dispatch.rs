@@ -23,6 +23,7 @@ on_both_backends!(
     the_daily_job_makes_each_task_once_on_two_instances,
     the_event_stream_resumes_from_last_event_id,
     route_sheets_split_a_days_meals_among_couriers,
+    a_missed_visit_alerts_then_proposes_a_replacement_and_a_worker_reassigns,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -598,4 +599,53 @@ async fn the_event_stream_resumes_from_last_event_id(backend: Backend) {
     }
     assert!(theirs.contains("linli events"), "the stream opened: {theirs}");
     assert!(!theirs.contains("task_id"), "{theirs}");
+}
+
+async fn a_missed_visit_alerts_then_proposes_a_replacement_and_a_worker_reassigns(backend: Backend) {
+    let w = world(backend).await;
+    let (late, late_token) = w.responder("late", "caregiver", &["meal_delivery"], north(200.0)).await;
+    w.responder("nurse", "caregiver", &["nursing"], north(50.0)).await;
+    meal_plan(&w).await;
+    linli::jobs::run_now(&w.app.state, linli::jobs::Job::DailyTasks).await.unwrap();
+    let task = w.app.get_json("/api/v1/me/offers", &late_token).await[0]["task_id"].as_i64().unwrap();
+    assert_eq!(w.offered_to(task).await, vec![late], "the nurse has no meal skill");
+    w.app.post(&format!("/api/v1/tasks/{task}/accept")).bearer_auth(&late_token).send().await.unwrap();
+    // A second courier joins in time to stand in.
+    let (spare, _) = w.responder("spare", "volunteer", &["meal_delivery"], north(100.0)).await;
+
+    // Tuesday: the window opens at 11:00 (03:00 UTC).
+    w.clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 3, 7, 59).single().unwrap());
+    assert_eq!(w.sweep().await, 0);
+    w.clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 3, 8, 1).single().unwrap());
+    assert_eq!(w.sweep().await, 1);
+    assert!(event_kinds(&w.task(task).await).contains(&"missed_visit_alert".to_owned()));
+    w.clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 3, 13, 1).single().unwrap());
+    assert_eq!(w.sweep().await, 1);
+    let t = w.task(task).await;
+    let proposal = t["events"].as_array().unwrap().iter().find(|e| e["kind"] == "replacement_proposed").unwrap();
+    assert_eq!(proposal["details"]["proposal"]["responder_id"], spare);
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'console' AND kind LIKE '%missed%'").await,
+        1
+    );
+
+    let body = json!({"version": t["version"], "reason": "原送餐员未到", "responder_id": spare});
+    let res = w.app.post_json(&format!("/api/v1/tasks/{task}/assign"), &w.worker, &body).await;
+    assert_eq!(res.status(), 200);
+    let t: Value = res.json().await.unwrap();
+    assert_eq!(t["assignee_id"], spare);
+    assert_eq!(t["status"], "accepted");
+    let assigned = t["events"].as_array().unwrap().iter().find(|e| e["kind"] == "assigned").unwrap();
+    assert_eq!(assigned["details"]["reason"], "原送餐员未到");
+    assert_eq!(assigned["details"]["previous"], late);
+    assert_eq!(w.app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'task.assign'").await, 1);
+    let res = w
+        .app
+        .post_json(
+            &format!("/api/v1/tasks/{task}/check-in"),
+            &late_token,
+            &json!({"latitude": HOME.0, "longitude": HOME.1}),
+        )
+        .await;
+    assert_eq!(res.status(), 404, "the first courier no longer holds it");
 }
