@@ -109,7 +109,9 @@ impl Application {
     /// Runs until the server stops (Ctrl-C / SIGTERM), with the scheduled jobs when enabled.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (scheduler, sweeper) = if self.state.settings.jobs_enabled {
-            jobs::catch_up(&self.state).await;
+            // Catching up may take a while on a large district; it must not hold up serving.
+            let state = self.state.clone();
+            tokio::spawn(async move { jobs::catch_up(&state).await });
             (
                 Some(jobs::start(self.state.clone()).await.context("starting the job scheduler")?),
                 Some(dispatch::sweep::spawn(self.state.clone())),

@@ -24,6 +24,7 @@ on_both_backends!(
     the_event_stream_resumes_from_last_event_id,
     route_sheets_split_a_days_meals_among_couriers,
     a_missed_visit_alerts_then_proposes_a_replacement_and_a_worker_reassigns,
+    a_missed_daily_run_catches_up_when_the_server_starts,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -648,4 +649,31 @@ async fn a_missed_visit_alerts_then_proposes_a_replacement_and_a_worker_reassign
         )
         .await;
     assert_eq!(res.status(), 404, "the first courier no longer holds it");
+}
+
+async fn a_missed_daily_run_catches_up_when_the_server_starts(backend: Backend) {
+    let w = world(backend).await;
+    w.responder("courier", "caregiver", &["meal_delivery"], north(200.0)).await;
+    let plan = meal_plan(&w).await;
+    // Monday 21:00: last night's run (today's meals) and tonight's (tomorrow's) were missed.
+    w.clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 13, 0, 0).single().unwrap());
+    let mut settings = w.app.settings.clone();
+    settings.jobs_enabled = true;
+    let server = linli::Application::build_with_clock(settings, w.clock.clone()).await.unwrap();
+    let running = tokio::spawn(server.run_until_stopped());
+    let runs = "SELECT COUNT(*) AS n FROM job_runs WHERE job_name = 'daily_tasks' AND status = 'succeeded'";
+    for _ in 0..100 {
+        if w.app.count(runs).await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(w.app.count(runs).await, 2);
+    let days =
+        w.app.count(&format!("SELECT COUNT(DISTINCT service_date) AS n FROM tasks WHERE plan_id = {plan}")).await;
+    assert_eq!(days, 2, "Monday's and Tuesday's meals");
+    // Starting again changes nothing.
+    linli::jobs::catch_up(&w.app.state).await;
+    assert_eq!(w.app.count(&format!("SELECT COUNT(*) AS n FROM tasks WHERE plan_id = {plan}")).await, 2);
+    running.abort();
 }
