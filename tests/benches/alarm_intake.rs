@@ -32,7 +32,7 @@ async fn run(backend: Backend, label: &str) {
         let at = (39.115 + (i as f64 - 20.0) * 0.0004, 117.195);
         let body = json!({"user_id": user, "kind": "volunteer", "skills": ["emergency_response"],
             "home_latitude": at.0, "home_longitude": at.1, "community_ids": [community], "travel_mode": "ebike",
-            "max_concurrent": 100});
+            "max_concurrent": 20});
         assert_eq!(app.post_json("/api/v1/responders", &worker, &body).await.status(), 201);
         app.post_json("/api/v1/me/duty", &token, &json!({"on_duty": true})).await;
         app.post_json("/api/v1/me/location", &token, &json!({"latitude": at.0, "longitude": at.1})).await;
