@@ -18,6 +18,7 @@ export const router = createRouter({
     { path: '/admin', component: RoleHome, props: { area: 'admin' }, meta: { roles: ['admin'] } },
     { path: '/bureau', component: RoleHome, props: { area: 'bureau' }, meta: { roles: ['bureau'] } },
     { path: '/console', component: RoleHome, props: { area: 'worker' }, meta: { roles: ['worker'] } },
+    { path: '/console/board', component: () => import('./views/dispatch/DispatchBoard.vue'), meta: { roles: ['worker', 'admin'] } },
     { path: '/console/seniors', component: () => import('./views/seniors/SeniorList.vue'), meta: { roles: ['worker', 'admin'] } },
     { path: '/console/seniors/new', component: () => import('./views/seniors/SeniorForm.vue'), meta: { roles: ['worker', 'admin'] } },
     {

@@ -2,7 +2,7 @@
 // (`npm run gen:api` writes src/api/schema.d.ts). The session lives in an HttpOnly
 // cookie, so this code never sees or stores the token.
 import createClient from 'openapi-fetch'
-import type { components, paths } from './schema'
+import type { components, operations, paths } from './schema'
 
 export type Me = components['schemas']['Me']
 export type Role = components['schemas']['Role']
@@ -29,6 +29,23 @@ export type BarthelInput = components['schemas']['BarthelInput']
 export type Gender = components['schemas']['Gender']
 export type LivingArrangement = components['schemas']['LivingArrangement']
 export type EconomicStatus = components['schemas']['EconomicStatus']
+export type Task = components['schemas']['TaskView']
+export type TaskEvent = components['schemas']['TaskEventView']
+export type Offer = components['schemas']['OfferView']
+export type TaskKind = components['schemas']['TaskKind']
+/** The task state machine's states (the schema names them only on the board's filter). */
+export type TaskStatus = NonNullable<NonNullable<operations['list_tasks']['parameters']['query']>['status']>
+export type Alarm = components['schemas']['AlarmView']
+export type Responder = components['schemas']['ResponderView']
+export type Candidate = components['schemas']['Candidate']
+export type Excluded = components['schemas']['Excluded']
+export type Plan = components['schemas']['PlanView']
+export type PlanInput = components['schemas']['PlanInput']
+export type Diet = components['schemas']['Diet']
+export type WelfareOutcome = components['schemas']['WelfareOutcome']
+export type FailureReason = components['schemas']['FailureReason']
+export type MyOffer = components['schemas']['MyOffer']
+export type MyTask = components['schemas']['MyTask']
 
 export const api = createClient<paths>({ baseUrl: '/', credentials: 'same-origin' })
 
@@ -43,6 +60,11 @@ export class ApiProblem extends Error {
     this.status = status
     this.problem = problem
     this.retryAfter = retryAfter
+  }
+
+  /** The stable code at the end of the problem's `type` (`stale-version`, `already-taken`...). */
+  get code(): string {
+    return (this.problem.type ?? '').split('/').pop() ?? ''
   }
 
   /** Extra members of the problem (e.g. `existing_id` on a conflict). */

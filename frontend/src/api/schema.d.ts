@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/v1/alarms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alarms in the caller's communities, newest first (worker, admin). */
+        get: operations["list_alarms"];
+        put?: never;
+        /**
+         * An emergency bell was pressed (device key). The alarm, its task and the first
+         *     offers are stored before the 202; a repeat with the same `event_id` returns the
+         *     original answer, and the same `event_id` with a different body is 422.
+         */
+        post: operations["raise_alarm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -112,6 +134,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register an emergency bell for a senior (worker, admin). The key is shown once. */
+        post: operations["create_device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-sent events of the caller's communities: every task transition, offer,
+         *     escalation and alert (worker, admin). Reconnect with `Last-Event-ID` to resume.
+         */
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/grid/cells": {
         parameters: {
             query?: never;
@@ -143,6 +202,186 @@ export interface paths {
          *     not run again: the existing record is returned with `ran_now: false`.
          */
         post: operations["run_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/duty": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Go on or off duty (caregiver, volunteer). */
+        post: operations["set_duty"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/location": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report the current position while on duty (caregiver, volunteer). Reports closer
+         *     together than the throttle interval are acknowledged without being stored.
+         */
+        post: operations["report_location"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's open offers, emergencies first (caregiver, volunteer). */
+        get: operations["my_offers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/responder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calling caregiver's or volunteer's own responder record. */
+        get: operations["me_responder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tasks the caller holds and has not finished (caregiver, volunteer). */
+        get: operations["my_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suspend a plan for a date range (a hospital stay); it resumes by itself after
+         *     `until`, and tasks already made for those days are cancelled (worker, admin).
+         */
+        post: operations["suspend_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/responders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Responders serving the caller's communities (worker, admin). */
+        get: operations["list_responders"];
+        put?: never;
+        /** Register a caregiver or volunteer (worker, admin). */
+        post: operations["create_responder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/responders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One responder (worker, admin). */
+        get: operations["get_responder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/responders/{id}/absences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record leave or a sick day (worker, admin): the responder gets no planned work
+         *     and no offers on those days.
+         */
+        post: operations["add_absence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/solve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Plan delivery routes with time windows (worker, admin). */
+        post: operations["solve"];
         delete?: never;
         options?: never;
         head?: never;
@@ -294,6 +533,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/seniors/{id}/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who could serve this senior now (or in a planned window), and why others could
+         *     not (worker, admin).
+         */
+        get: operations["senior_candidates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/seniors/{id}/changes": {
         parameters: {
             query?: never;
@@ -392,6 +651,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/seniors/{id}/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A senior's service plans (worker, admin). */
+        get: operations["list_plans"];
+        put?: never;
+        /**
+         * Give a senior a service plan (worker, admin). The fee comes from the
+         *     segmentation rules for the senior's tier and economic status.
+         */
+        post: operations["create_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/seniors/{id}/reveal-id-number": {
         parameters: {
             query?: never;
@@ -406,6 +686,222 @@ export interface paths {
          *     written to the audit log in the same transaction.
          */
         post: operations["reveal_id_number"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dispatch board: tasks in the caller's communities, most urgent first
+         *     (worker, admin).
+         */
+        get: operations["list_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One task with its events and offers: workers of its community, its responders. */
+        get: operations["get_task"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an offer (caregiver, volunteer). The first acceptance wins; later ones
+         *     are 409 `already-taken`.
+         */
+        post: operations["accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign or reassign by hand, with the reason (worker, admin). Send the version read. */
+        post: operations["assign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel, with the reason (worker, admin). Send the version read. */
+        post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/check-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check in at the door with the current position; too far from the home is
+         *     flagged for review, never refused.
+         */
+        post: operations["check_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/check-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check out when leaving, with the current position. */
+        post: operations["check_out"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Complete the task with its outcome (and close the alarm of an emergency). */
+        post: operations["complete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline an offer (caregiver, volunteer). */
+        post: operations["decline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The visit could not happen: `not_home`, `refused` or `unsafe`. A meal nobody
+         *     answered the door for opens a welfare check.
+         */
+        post: operations["fail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close a welfare check once someone is reached (worker, admin); the chain stops. */
+        post: operations["resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** On the way (caregiver, volunteer holding the task). */
+        post: operations["start"];
         delete?: never;
         options?: never;
         head?: never;
@@ -485,6 +981,75 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The body of `POST /api/v1/responders/{id}/absences`. */
+        AbsenceInput: {
+            /** Format: date */
+            ends_on: string;
+            note?: string | null;
+            /** @description `leave`, `sick` or `other`. */
+            reason: components["schemas"]["AbsenceReason"];
+            /** Format: date */
+            starts_on: string;
+        };
+        /** @enum {string} */
+        AbsenceReason: "leave" | "sick" | "other";
+        AbsenceView: {
+            /** Format: date */
+            ends_on: string;
+            /** Format: int64 */
+            id: number;
+            reason: string;
+            /** Format: date */
+            starts_on: string;
+        };
+        AlarmAccepted: {
+            /** Format: int64 */
+            alarm_id: number;
+            /** @description How many responders were offered the task at once. */
+            offered: number;
+            /** @description True when this answers a repeat of an earlier request. */
+            replayed: boolean;
+            /** Format: int64 */
+            task_id: number;
+        };
+        /** @description The body of `POST /api/v1/alarms`. */
+        AlarmInput: {
+            /** @description The device's own id for this press: the idempotency key. */
+            event_id: string;
+            /**
+             * Format: date-time
+             * @description When the button was pressed, by the device's clock.
+             */
+            occurred_at?: string | null;
+        };
+        AlarmView: {
+            /** Format: date-time */
+            accepted_at?: string | null;
+            /** Format: date-time */
+            arrived_at?: string | null;
+            /** Format: date-time */
+            call_120_flagged_at?: string | null;
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: int64 */
+            community_id: number;
+            event_id: string;
+            /** Format: date-time */
+            family_notified_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            occurred_at?: string | null;
+            outcome?: string | null;
+            /** Format: date-time */
+            received_at: string;
+            /** Format: int64 */
+            senior_id: number;
+            /** @description `offered`, `widened`, `family` or `closed`. */
+            stage: string;
+            /** Format: int64 */
+            task_id?: number | null;
+        };
         /** @description The body of `POST /api/v1/seniors/{id}/assessments`. */
         AssessmentInput: {
             barthel: components["schemas"]["BarthelInput"];
@@ -540,6 +1105,43 @@ export interface components {
             /** Format: int32 */
             transfers: number;
         };
+        Candidate: {
+            /**
+             * Format: int32
+             * @description Visits to this senior the responder completed in the last 180 days.
+             */
+            continuity: number;
+            /** Format: double */
+            distance_m: number;
+            /**
+             * Format: double
+             * @description Minutes to reach the senior at the responder's travel speed.
+             */
+            eta_minutes: number;
+            kind: string;
+            /**
+             * Format: int32
+             * @description Tasks the responder holds now (or in an overlapping window).
+             */
+            load: number;
+            /** Format: int32 */
+            max_concurrent: number;
+            /** Format: int64 */
+            responder_id: number;
+            /**
+             * Format: double
+             * @description Lower is better: minutes of travel, plus load, minus continuity.
+             */
+            score: number;
+            /** Format: int64 */
+            user_id: number;
+        };
+        Candidates: {
+            /** @description Who could go, best first, with distance, ETA, load and continuity. */
+            candidates: components["schemas"]["Candidate"][];
+            /** @description Who was considered and why they cannot go. */
+            excluded: components["schemas"]["Excluded"][];
+        };
         /** @description A GeoJSON FeatureCollection: one feature per cell. */
         CellCollection: {
             features: Record<string, never>[];
@@ -592,6 +1194,15 @@ export interface components {
             id: number;
             name: string;
             street: string;
+        };
+        /** @description The body of `POST /api/v1/tasks/{id}/complete`. */
+        CompleteInput: {
+            notes?: string | null;
+            /**
+             * @description For emergencies: `false_alarm`, `helped_at_home` or `sent_to_hospital`.
+             *     For routine visits: free text, e.g. `done`.
+             */
+            outcome: string;
         };
         /** @description The body of `POST /api/v1/seniors/{id}/consents`: one answer for one scope. */
         ConsentInput: {
@@ -674,17 +1285,64 @@ export interface components {
             /** Format: int64 */
             id: number;
         };
+        CreatedDevice: {
+            /** @description Shown once: the device sends it as `Authorization: Bearer <api_key>`. */
+            api_key: string;
+            api_key_prefix: string;
+            /** Format: int64 */
+            id: number;
+        };
         CreatedSenior: {
             cell: string;
             /** Format: int64 */
             id: number;
             outside_boundary: boolean;
         };
+        /** @description The body of `POST /api/v1/devices`. */
+        DeviceInput: {
+            /** @description A name for the device, e.g. `卧室急救铃`. */
+            label?: string | null;
+            /** Format: int64 */
+            senior_id: number;
+        };
+        /**
+         * @description Meal textures and diets a canteen prepares.
+         * @enum {string}
+         */
+        Diet: "normal" | "low_salt" | "diabetic" | "soft" | "minced" | "pureed";
+        DutyInput: {
+            on_duty: boolean;
+        };
+        DutyView: {
+            on_duty: boolean;
+        };
         /**
          * @description Economic status, which sets the fee ratio.
          * @enum {string}
          */
         EconomicStatus: "destitute" | "subsistence" | "low_income" | "ordinary";
+        Excluded: {
+            /** Format: double */
+            distance_m?: number | null;
+            /** @description Every reason that applies, e.g. `no_skill`, `off_shift`, `at_capacity`. */
+            reasons: string[];
+            /** Format: int64 */
+            responder_id: number;
+        };
+        /** @description The body of `POST /api/v1/tasks/{id}/fail`. */
+        FailInput: {
+            /** Format: double */
+            latitude?: number | null;
+            /** Format: double */
+            longitude?: number | null;
+            notes?: string | null;
+            reason: components["schemas"]["FailureReason"];
+        };
+        /**
+         * @description Why a visit did not happen.
+         * @enum {string}
+         */
+        FailureReason: "not_home" | "refused" | "unsafe";
         /** @description One field that failed validation. */
         FieldError: {
             /** @description A stable machine-readable code (`required`, `length`, `range`, ...). */
@@ -754,6 +1412,27 @@ export interface components {
          * @enum {string}
          */
         LivingArrangement: "alone" | "couple" | "with_family" | "institution";
+        LocationAck: {
+            /**
+             * Format: int64
+             * @description Seconds before the next report is stored.
+             */
+            next_in_secs: number;
+            /** @description False when the report came sooner than the throttle allows; nothing changed. */
+            stored: boolean;
+        };
+        /** @description The body of `POST /api/v1/me/location`. */
+        LocationInput: {
+            /**
+             * Format: double
+             * @description Reported accuracy radius in metres.
+             */
+            accuracy_m?: number | null;
+            /** Format: double */
+            latitude: number;
+            /** Format: double */
+            longitude: number;
+        };
         LoginRequest: {
             password: string;
             username: string;
@@ -781,6 +1460,68 @@ export interface components {
             /** @description Diet instructions. */
             diet?: string | null;
         };
+        /** @enum {string} */
+        MetricName: "haversine" | "euclidean";
+        /** @description An open offer: enough to decide, nothing personal until accepted. */
+        MyOffer: {
+            /** Format: int64 */
+            community_id: number;
+            /** Format: double */
+            distance_m?: number | null;
+            kind: string;
+            /** Format: date-time */
+            offered_at: string;
+            /** Format: int32 */
+            priority: number;
+            /** Format: int32 */
+            round: number;
+            /** Format: int64 */
+            task_id: number;
+            /** Format: date-time */
+            window_end?: string | null;
+            /** Format: date-time */
+            window_start?: string | null;
+        };
+        /** @description A task the responder holds, with what they need at the door. */
+        MyTask: {
+            address: string;
+            /** Format: date-time */
+            check_in_at?: string | null;
+            /** Format: date-time */
+            check_out_at?: string | null;
+            details: Record<string, never>;
+            kind: string;
+            /** Format: double */
+            latitude: number;
+            /** Format: double */
+            longitude: number;
+            phone: string;
+            /** Format: int64 */
+            senior_id: number;
+            senior_name: string;
+            status: string;
+            /** Format: int64 */
+            task_id: number;
+            /** Format: int32 */
+            version: number;
+            /** Format: date-time */
+            window_end?: string | null;
+            /** Format: date-time */
+            window_start?: string | null;
+        };
+        OfferView: {
+            /** Format: double */
+            distance_m?: number | null;
+            /** Format: date-time */
+            offered_at: string;
+            /** Format: date-time */
+            responded_at?: string | null;
+            /** Format: int64 */
+            responder_id: number;
+            /** Format: int32 */
+            round: number;
+            status: string;
+        };
         /** @description The 360° view: everything a worker needs when the phone rings. */
         Overview: {
             assessment?: components["schemas"]["AssessmentView"] | null;
@@ -799,6 +1540,45 @@ export interface components {
             tier_reasons_zh: string[];
             /** @description The rule that decided the tier. */
             tier_rule?: string | null;
+        };
+        Page_AlarmView: {
+            items: {
+                /** Format: date-time */
+                accepted_at?: string | null;
+                /** Format: date-time */
+                arrived_at?: string | null;
+                /** Format: date-time */
+                call_120_flagged_at?: string | null;
+                /** Format: date-time */
+                closed_at?: string | null;
+                /** Format: int64 */
+                community_id: number;
+                event_id: string;
+                /** Format: date-time */
+                family_notified_at?: string | null;
+                /** Format: int64 */
+                id: number;
+                /** Format: date-time */
+                occurred_at?: string | null;
+                outcome?: string | null;
+                /** Format: date-time */
+                received_at: string;
+                /** Format: int64 */
+                senior_id: number;
+                /** @description `offered`, `widened`, `family` or `closed`. */
+                stage: string;
+                /** Format: int64 */
+                task_id?: number | null;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description Number of items over all pages.
+             */
+            total: number;
         };
         Page_SeniorView: {
             items: {
@@ -843,6 +1623,63 @@ export interface components {
              */
             total: number;
         };
+        Page_TaskView: {
+            items: {
+                /** Format: int64 */
+                assignee_id?: number | null;
+                /** Format: date-time */
+                check_in_at?: string | null;
+                /** Format: double */
+                check_in_distance_m?: number | null;
+                /** Format: date-time */
+                check_out_at?: string | null;
+                /** Format: double */
+                check_out_distance_m?: number | null;
+                /** Format: int64 */
+                community_id: number;
+                /** Format: date-time */
+                completed_at?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                details: Record<string, never>;
+                /** Format: int32 */
+                escalation_level: number;
+                events: components["schemas"]["TaskEventView"][];
+                failure_reason?: string | null;
+                /** Format: int64 */
+                id: number;
+                kind: string;
+                notes?: string | null;
+                offers: components["schemas"]["OfferView"][];
+                outcome?: string | null;
+                /** Format: int64 */
+                plan_id?: number | null;
+                /** Format: int32 */
+                priority: number;
+                /** Format: int64 */
+                senior_id: number;
+                /** Format: date */
+                service_date?: string | null;
+                status: string;
+                /** Format: int32 */
+                version: number;
+                /** @description A check-in or check-out too far from the senior's home: review it. */
+                visit_flagged: boolean;
+                /** Format: date-time */
+                window_end?: string | null;
+                /** Format: date-time */
+                window_start?: string | null;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description Number of items over all pages.
+             */
+            total: number;
+        };
         Page_UserView: {
             items: {
                 community_ids: number[];
@@ -865,19 +1702,93 @@ export interface components {
              */
             total: number;
         };
-        PlanView: {
+        /** @description A place: `latitude`/`longitude` with `haversine`, `x`/`y` with `euclidean`. */
+        Place: {
+            /** Format: double */
+            latitude?: number | null;
+            /** Format: double */
+            longitude?: number | null;
+            /** Format: double */
+            x?: number | null;
+            /** Format: double */
+            y?: number | null;
+        };
+        /** @description Kind-specific details of a plan. */
+        PlanDetails: {
+            /** @description Meals: allergies the canteen must avoid. */
+            allergies?: string[];
+            diet?: components["schemas"]["Diet"] | null;
+            /**
+             * Format: int32
+             * @description Housekeeping: minutes per visit.
+             */
+            duration_minutes?: number | null;
+            /** @description Home-bed nursing (家庭病床): the nursing items, e.g. 换药, 测血糖. */
+            nursing_items?: string[];
+        };
+        /** @description The body of `POST /api/v1/seniors/{id}/plans`. */
+        PlanInput: {
+            details?: components["schemas"]["PlanDetails"];
             /** Format: date */
             ends_on?: string | null;
-            /** Format: int64 */
+            /** @description `meal_delivery`, `home_bed`, `housekeeping`, `bathing` or `companionship`. */
+            kind: components["schemas"]["TaskKind"];
+            /** Format: date */
+            starts_on: string;
+            /**
+             * Format: int64
+             * @description Meals: the canteen that cooks them.
+             */
+            station_id?: number | null;
+            /** @description 1 = Monday .. 7 = Sunday. */
+            weekdays: number[];
+            /** @example 12:30 */
+            window_end: string;
+            /** @example 11:00 */
+            window_start: string;
+        };
+        PlanView: {
+            details: Record<string, never>;
+            /** Format: date */
+            ends_on?: string | null;
+            /**
+             * Format: int64
+             * @description What the senior pays per visit, in fen.
+             */
             fee_fen: number;
             /** Format: int64 */
             id: number;
             kind: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The list price per visit, in fen; the difference is subsidy.
+             */
             price_fen: number;
+            /** Format: int64 */
+            senior_id: number;
             /** Format: date */
             starts_on: string;
+            /** Format: int64 */
+            station_id?: number | null;
             status: string;
+            /** Format: date */
+            suspended_from?: string | null;
+            /** Format: date */
+            suspended_until?: string | null;
+            /** Format: int32 */
+            version: number;
+            weekdays: number[];
+            window_end: string;
+            window_start: string;
+        };
+        /** @description A position reported at the door. */
+        Position: {
+            /** Format: double */
+            accuracy_m?: number | null;
+            /** Format: double */
+            latitude: number;
+            /** Format: double */
+            longitude: number;
         };
         Preview: {
             current_version: string;
@@ -908,6 +1819,73 @@ export interface components {
             migrations_current: boolean;
             status: string;
         };
+        /** @description The body of `POST /api/v1/tasks/{id}/resolve`. */
+        ResolveInput: {
+            notes?: string | null;
+            outcome: components["schemas"]["WelfareOutcome"];
+        };
+        /** @description The body of `POST /api/v1/responders`. */
+        ResponderInput: {
+            community_ids: number[];
+            /** Format: double */
+            home_latitude: number;
+            /** Format: double */
+            home_longitude: number;
+            kind: components["schemas"]["ResponderKind"];
+            /** Format: date */
+            licence_expires_on?: string | null;
+            /**
+             * Format: int32
+             * @description Tasks held at once (default 1).
+             */
+            max_concurrent?: number | null;
+            /** @description Required with the `nursing` skill. */
+            nursing_licence?: string | null;
+            /** @description Weekly shifts; none means never on shift for planned work. */
+            shifts?: components["schemas"]["ShiftInput"][];
+            skills: components["schemas"]["Skill"][];
+            travel_mode: components["schemas"]["TravelMode"];
+            /**
+             * Format: int64
+             * @description The caregiver's or volunteer's user account.
+             */
+            user_id: number;
+        };
+        /** @enum {string} */
+        ResponderKind: "caregiver" | "volunteer";
+        ResponderView: {
+            absences: components["schemas"]["AbsenceView"][];
+            community_ids: number[];
+            display_name: string;
+            /** Format: double */
+            home_latitude: number;
+            /** Format: double */
+            home_longitude: number;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            /** Format: double */
+            last_accuracy_m?: number | null;
+            /** Format: double */
+            last_latitude?: number | null;
+            /** Format: double */
+            last_longitude?: number | null;
+            /** Format: date-time */
+            last_seen_at?: string | null;
+            /** Format: date */
+            licence_expires_on?: string | null;
+            /** Format: int32 */
+            max_concurrent: number;
+            nursing_licence?: string | null;
+            on_duty: boolean;
+            shifts: components["schemas"]["ShiftInput"][];
+            skills: string[];
+            travel_mode: string;
+            /** Format: int64 */
+            user_id: number;
+            /** Format: int32 */
+            version: number;
+        };
         RevealRequest: {
             /** @description Why the full number is needed; kept in the audit log. */
             reason: string;
@@ -917,6 +1895,17 @@ export interface components {
         };
         /** @enum {string} */
         Role: "admin" | "bureau" | "worker" | "caregiver" | "volunteer" | "device";
+        RouteView: {
+            /** Format: double */
+            departure: number;
+            /** Format: double */
+            distance: number;
+            /** Format: int32 */
+            load: number;
+            /** Format: double */
+            return_time: number;
+            visits: components["schemas"]["VisitView"][];
+        };
         /** @description One problem in the file: the line (CSV) or row (XLSX) number, header = 1. */
         RowError: {
             /** @description A stable code (`required`, `invalid`, `duplicate`, ...). */
@@ -1016,10 +2005,184 @@ export interface components {
             /** Format: int32 */
             version: number;
         };
+        ShiftInput: {
+            /** @example 17:00 */
+            ends_at: string;
+            /**
+             * @description Local time, `HH:MM`.
+             * @example 08:00
+             */
+            starts_at: string;
+            /**
+             * Format: int32
+             * @description 1 = Monday .. 7 = Sunday.
+             */
+            weekday: number;
+        };
+        /**
+         * @description What a responder can do.
+         * @enum {string}
+         */
+        Skill: "meal_delivery" | "nursing" | "housekeeping" | "bathing" | "companionship" | "emergency_response";
+        /** @description The body of `POST /api/v1/routing/solve`. */
+        SolveRequest: {
+            depot: components["schemas"]["Place"];
+            /**
+             * Format: int64
+             * @description Search iterations (default 100000); the plan is the same for the same input
+             *     and seed unless the time cap stops the search first.
+             */
+            iterations?: number | null;
+            /**
+             * Format: double
+             * @description The longest ride from leaving the depot to any delivery (e.g. 45 minutes).
+             */
+            max_ride_time?: number | null;
+            metric: components["schemas"]["MetricName"];
+            /** Format: int64 */
+            seed?: number | null;
+            /**
+             * Format: double
+             * @description Haversine only: travel speed in metres per minute (default: the e-bike speed).
+             */
+            speed_m_per_min?: number | null;
+            /** @description 1 to 5000 stops. */
+            stops: components["schemas"]["StopInput"][];
+            /**
+             * Format: int64
+             * @description Search time cap in milliseconds (default 3000, at most 30000).
+             */
+            time_limit_ms?: number | null;
+            vehicles: components["schemas"]["Vehicles"];
+        };
+        SolveResponse: {
+            /**
+             * Format: double
+             * @description Total distance: metres for `haversine`, instance units for `euclidean`.
+             */
+            distance: number;
+            /** Format: int64 */
+            elapsed_ms: number;
+            /** Format: int64 */
+            iterations: number;
+            /** @description Stop ids in visiting order, one list per vehicle used. */
+            routes: string[][];
+            /** @description Times of every visit, route by route. */
+            schedule: components["schemas"]["RouteView"][];
+            stopped_by_time_limit: boolean;
+            unassigned: components["schemas"]["UnassignedView"][];
+        };
+        StopInput: {
+            /** Format: int32 */
+            demand?: number;
+            id: string;
+            /** Format: double */
+            latitude?: number | null;
+            /** Format: double */
+            longitude?: number | null;
+            /** Format: double */
+            service_time?: number;
+            /** Format: double */
+            window_end: number;
+            /** Format: double */
+            window_start: number;
+            /** Format: double */
+            x?: number | null;
+            /** Format: double */
+            y?: number | null;
+        };
+        /** @description The body of `POST /api/v1/plans/{id}/suspend`. */
+        SuspendInput: {
+            /** Format: date */
+            from: string;
+            reason: string;
+            /**
+             * Format: date
+             * @description The last day without service; the plan resumes by itself the day after.
+             */
+            until: string;
+            /** Format: int32 */
+            version: number;
+        };
+        TaskEventView: {
+            actor_kind: string;
+            /** Format: int64 */
+            actor_user_id?: number | null;
+            /** Format: date-time */
+            at: string;
+            details: Record<string, never>;
+            from_status?: string | null;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            /** Format: double */
+            latitude?: number | null;
+            /** Format: double */
+            longitude?: number | null;
+            to_status?: string | null;
+        };
+        /**
+         * @description What a task is for.
+         * @enum {string}
+         */
+        TaskKind: "emergency" | "meal_delivery" | "home_bed" | "housekeeping" | "bathing" | "companionship" | "welfare_check";
+        TaskView: {
+            /** Format: int64 */
+            assignee_id?: number | null;
+            /** Format: date-time */
+            check_in_at?: string | null;
+            /** Format: double */
+            check_in_distance_m?: number | null;
+            /** Format: date-time */
+            check_out_at?: string | null;
+            /** Format: double */
+            check_out_distance_m?: number | null;
+            /** Format: int64 */
+            community_id: number;
+            /** Format: date-time */
+            completed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            details: Record<string, never>;
+            /** Format: int32 */
+            escalation_level: number;
+            events: components["schemas"]["TaskEventView"][];
+            failure_reason?: string | null;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            notes?: string | null;
+            offers: components["schemas"]["OfferView"][];
+            outcome?: string | null;
+            /** Format: int64 */
+            plan_id?: number | null;
+            /** Format: int32 */
+            priority: number;
+            /** Format: int64 */
+            senior_id: number;
+            /** Format: date */
+            service_date?: string | null;
+            status: string;
+            /** Format: int32 */
+            version: number;
+            /** @description A check-in or check-out too far from the senior's home: review it. */
+            visit_flagged: boolean;
+            /** Format: date-time */
+            window_end?: string | null;
+            /** Format: date-time */
+            window_start?: string | null;
+        };
         Transition: {
             from: string;
             seniors: number;
             to: string;
+        };
+        /** @enum {string} */
+        TravelMode: "walk" | "bicycle" | "ebike";
+        UnassignedView: {
+            id: string;
+            /** @description `demand_exceeds_capacity`, `window_unreachable`, `ride_time_exceeded` or `no_vehicle_left`. */
+            reason: string;
         };
         UserView: {
             community_ids: number[];
@@ -1032,6 +2195,40 @@ export interface components {
             role: string;
             username: string;
         };
+        Vehicles: {
+            /** Format: int32 */
+            capacity: number;
+            count: number;
+            /** Format: double */
+            shift_end: number;
+            /** Format: double */
+            shift_start: number;
+        };
+        VisitView: {
+            /** Format: double */
+            arrival: number;
+            /** Format: double */
+            departure: number;
+            id: string;
+            /** Format: double */
+            start: number;
+        };
+        /**
+         * @description How a welfare check ended.
+         * @enum {string}
+         */
+        WelfareOutcome: "reached_senior" | "reached_contact" | "visited" | "needs_help";
+        /** @description The body of worker actions on a task: the version read, and why. */
+        WorkerAction: {
+            reason: string;
+            /**
+             * Format: int64
+             * @description For `assign`: the responder who takes the task.
+             */
+            responder_id?: number | null;
+            /** Format: int32 */
+            version: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -1041,6 +2238,69 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_alarms: {
+        parameters: {
+            query?: {
+                /** @description Only alarms not yet closed. */
+                open?: boolean;
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AlarmView"];
+                };
+            };
+        };
+    };
+    raise_alarm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlarmInput"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmAccepted"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1268,6 +2528,60 @@ export interface operations {
             };
         };
     };
+    create_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedDevice"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    events: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event id (the `Last-Event-ID` header wins when both are sent). */
+                last_event_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+        };
+    };
     cells: {
         parameters: {
             query: {
@@ -1321,6 +2635,316 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_duty: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DutyInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DutyView"];
+                };
+            };
+        };
+    };
+    report_location: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationAck"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_offers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyOffer"][];
+                };
+            };
+        };
+    };
+    me_responder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponderView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_tasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyTask"][];
+                };
+            };
+        };
+    };
+    suspend_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plan id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuspendInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_responders: {
+        parameters: {
+            query?: {
+                /** @description Only responders serving this community. */
+                community_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponderView"][];
+                };
+            };
+        };
+    };
+    create_responder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResponderInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Created"];
+                };
+            };
+            /** @description Already a responder */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_responder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Responder id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponderView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_absence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Responder id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AbsenceInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AbsenceView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    solve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SolveRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SolveResponse"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1737,6 +3361,45 @@ export interface operations {
             };
         };
     };
+    senior_candidates: {
+        parameters: {
+            query: {
+                /** @description The kind of task. */
+                kind: "emergency" | "meal_delivery" | "home_bed" | "housekeeping" | "bathing" | "companionship" | "welfare_check";
+                /** @description Plan for a day (YYYY-MM-DD) instead of now; needs `from` and `to` (HH:MM). */
+                date?: string;
+                from?: string;
+                to?: string;
+                /** @description Search radius in metres (default 5000; emergencies 1000). */
+                radius_m?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Candidates"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_changes: {
         parameters: {
             query?: never;
@@ -2057,6 +3720,70 @@ export interface operations {
             };
         };
     };
+    list_plans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Senior id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     reveal_id_number: {
         parameters: {
             query?: never;
@@ -2090,6 +3817,401 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_tasks: {
+        parameters: {
+            query?: {
+                community_id?: number;
+                status?: "created" | "offered" | "accepted" | "en_route" | "on_site" | "completed" | "cancelled" | "failed" | "escalated";
+                kind?: "emergency" | "meal_delivery" | "home_bed" | "housekeeping" | "bathing" | "companionship" | "welfare_check";
+                /** @description Service date (YYYY-MM-DD) of planned tasks. */
+                date?: string;
+                /** @description Only tasks whose visit was flagged for review. */
+                flagged?: boolean;
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TaskView"];
+                };
+            };
+        };
+    };
+    get_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            /** @description No offer to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Someone else won */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkerAction"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkerAction"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    check_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Position"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    check_out: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Position"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    complete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    fail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FailInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,6 +14,7 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
     case 'admin':
       return [
         { label: t('nav.adminHome'), path: '/admin' },
+        { label: t('worker.dispatch'), path: '/console/board' },
         { label: t('worker.seniors'), path: '/console/seniors' },
         { label: t('admin.users') },
         { label: t('admin.communities') },
@@ -32,7 +33,7 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
       return [
         { label: t('nav.home'), path: '/console' },
         { label: t('worker.seniors'), path: '/console/seniors' },
-        { label: t('worker.dispatch') },
+        { label: t('worker.dispatch'), path: '/console/board' },
         { label: t('worker.alarms') },
         { label: t('worker.surveys') },
         { label: t('worker.cases') },
