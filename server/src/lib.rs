@@ -106,6 +106,17 @@ impl Application {
         &self.state
     }
 
+    /// Re-reads every responder into the index, after rows were written behind the
+    /// application's back (the demo seed).
+    pub async fn reload_responders(&self) -> anyhow::Result<usize> {
+        let entries = dispatch::responders::load_all(&self.state.db)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading responders: {e}"))?;
+        let n = entries.len();
+        self.state.responders.replace_all(entries);
+        Ok(n)
+    }
+
     /// Runs until the server stops (Ctrl-C / SIGTERM), with the scheduled jobs when enabled.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (scheduler, sweeper) = if self.state.settings.jobs_enabled {

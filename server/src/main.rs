@@ -393,6 +393,7 @@ async fn seed_demo(app: &Application, opts: linli_seed::DemoOptions) -> anyhow::
     let services = Arc::new(linli::seeding::Services::new(app.state().data_key.clone()));
     let started = std::time::Instant::now();
     let summary = linli_seed::seed_demo(app.db(), &opts, services.as_ref(), true).await?;
+    app.reload_responders().await?;
     eprintln!(
         "seeded the demo district in {:.1} s: {} communities, {} seniors, {} caregivers, {} volunteers, {} tasks, {} alarms",
         started.elapsed().as_secs_f64(),

@@ -121,3 +121,65 @@ fn rules_check_accepts_the_defaults_and_names_the_line_of_a_mistake() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("line {line}")), "{err}");
 }
+
+/// `linli serve` on an empty database seeds the demo, and dispatch sees its
+/// responders at once (the index is rebuilt after the seed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_seeds_the_demo_and_dispatch_sees_its_responders() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = linli()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", format!("sqlite://{}/linli.db?mode=rwc", dir.path().display()))
+        .env("LINLI_DATA_DIR", dir.path())
+        .env("LINLI_FRONTEND_DIR", dir.path().join("none"))
+        .env("LINLI_JOBS_ENABLED", "false")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let base = loop {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(120)).expect("linli serve printed its address");
+        if let Some(at) = line.find("Linli is listening on http://") {
+            let url: String = line[at + "Linli is listening on ".len()..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '"')
+                .collect();
+            break url;
+        }
+    };
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "worker", "password": "linli-demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let get = |path: String| {
+        let req = client.get(format!("{base}{path}")).bearer_auth(&token).send();
+        async move { req.await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let seniors = get("/api/v1/seniors?per_page=1".to_owned()).await;
+    let senior = seniors["items"][0]["id"].as_i64().unwrap();
+    let found = get(format!("/api/v1/seniors/{senior}/candidates?kind=meal_delivery")).await;
+    let considered = found["candidates"].as_array().unwrap().len() + found["excluded"].as_array().unwrap().len();
+    child.kill().ok();
+    child.wait().ok();
+    assert!(considered > 0, "the demo's responders are in the index: {found}");
+}

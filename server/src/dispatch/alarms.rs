@@ -152,6 +152,7 @@ pub async fn intake(state: &AppState, caller: &Caller, input: AlarmInput) -> Res
         kind: Set(TaskKind::Emergency.as_str().to_owned()),
         senior_id: Set(senior.id),
         community_id: Set(senior.community_id),
+        service_date: Set(Some(now.with_timezone(&state.settings.tz()).date_naive())),
         priority: Set(0),
         status: Set(TaskStatus::Created.as_str().to_owned()),
         escalation_level: Set(0),
@@ -281,7 +282,9 @@ pub async fn escalate(
                     && e.serves(senior.community_id)
                     && x.reasons.iter().all(|r| r == "stale_position" || r == "no_position" || r == "too_far")
                 {
-                    to.push((e.id, e.user_id, x.distance_m.unwrap_or(0.0)));
+                    // Without a fresh position, the distance from home is the best guess.
+                    let from_home = super::index::distance_m(e.home, (senior.latitude, senior.longitude));
+                    to.push((e.id, e.user_id, x.distance_m.unwrap_or(from_home).round()));
                 }
             }
             let made = offer(txn, task, &to, 2, Urgency::High, now).await?;

@@ -147,6 +147,13 @@ impl ResponderIndex {
         index
     }
 
+    /// Replaces everyone (after the demo is seeded into a running server's database).
+    pub fn replace_all(&self, entries: impl IntoIterator<Item = Entry>) {
+        let fresh = Self::new(entries);
+        let inner = fresh.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        *self.inner.write().unwrap_or_else(|p| p.into_inner()) = inner;
+    }
+
     /// Adds or replaces a responder.
     pub fn upsert(&self, entry: Entry) {
         let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());

@@ -737,6 +737,19 @@ pub async fn assign(state: &AppState, caller: &Caller, id: i64, input: WorkerAct
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::field("responder_id", "unknown", "no such responder"))?;
+    let serves = entity::responder_communities::Entity::find()
+        .filter(entity::responder_communities::Column::ResponderId.eq(responder_id))
+        .filter(entity::responder_communities::Column::CommunityId.eq(task.community_id))
+        .one(&txn)
+        .await?
+        .is_some();
+    if !serves {
+        return Err(ApiError::field(
+            "responder_id",
+            "other_community",
+            "this responder does not serve the task's community",
+        ));
+    }
     let status = status_of(&task);
     if status.is_terminal() || status == TaskStatus::OnSite {
         return Err(illegal(&task, "be reassigned"));
