@@ -25,6 +25,7 @@ on_both_backends!(
     route_sheets_split_a_days_meals_among_couriers,
     a_missed_visit_alerts_then_proposes_a_replacement_and_a_worker_reassigns,
     a_missed_daily_run_catches_up_when_the_server_starts,
+    a_text_left_by_a_dead_sender_is_sent_once_its_lease_runs_out,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -676,4 +677,38 @@ async fn a_missed_daily_run_catches_up_when_the_server_starts(backend: Backend) 
     linli::jobs::catch_up(&w.app.state).await;
     assert_eq!(w.app.count(&format!("SELECT COUNT(*) AS n FROM tasks WHERE plan_id = {plan}")).await, 2);
     running.abort();
+}
+
+async fn a_text_left_by_a_dead_sender_is_sent_once_its_lease_runs_out(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let w = world(backend).await;
+    w.add_contacts().await;
+    let contact = w.app.count("SELECT MIN(id) AS n FROM contacts").await;
+    let now = linli::clock::Clock::now(w.clock.as_ref());
+    let row = entity::outbox::ActiveModel {
+        channel: Set("sms".to_owned()),
+        kind: Set("alarm_family".to_owned()),
+        payload: Set(json!({"to": {"contact_id": contact}, "text": "test"})),
+        urgency: Set("high".to_owned()),
+        ttl_seconds: Set(3600),
+        status: Set("sending".to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(Some(now + Duration::seconds(30))),
+        leased_by: Set(Some("a-crashed-instance".to_owned())),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&w.app.db)
+    .await
+    .unwrap();
+    let status = format!("SELECT COUNT(*) AS n FROM outbox WHERE id = {} AND status = 'sent'", row.id);
+    w.sweep().await;
+    assert_eq!(w.app.count(&status).await, 0, "the lease still holds");
+    w.clock.advance(Duration::seconds(31));
+    w.sweep().await;
+    assert_eq!(w.app.count(&status).await, 1);
+    w.sweep().await;
+    let attempts = w.app.count(&format!("SELECT CAST(attempts AS BIGINT) AS n FROM outbox WHERE id = {}", row.id)).await;
+    assert_eq!(attempts, 1, "sent once");
 }

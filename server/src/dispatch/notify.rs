@@ -11,8 +11,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use entity::{contacts, outbox, seniors};
 use futures_util::future::BoxFuture;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -192,10 +194,14 @@ async fn phone_of(db: &impl ConnectionTrait, payload: &Value) -> Result<Option<S
 /// so two instances never send the same message; a failure retries with backoff.
 pub async fn deliver_sms(state: &AppState, limit: u64) -> Result<usize, ApiError> {
     let now = state.clock.now();
+    // Pending rows that are due, and rows whose sender died holding the lease.
     let due: Vec<outbox::Model> = outbox::Entity::find()
         .filter(outbox::Column::Channel.eq("sms"))
-        .filter(outbox::Column::Status.eq("pending"))
-        .filter(outbox::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(outbox::Column::Status.eq("pending").and(outbox::Column::NextAttemptAt.lte(now)))
+                .add(outbox::Column::Status.eq("sending").and(outbox::Column::LeaseUntil.lt(now))),
+        )
         .order_by_asc(outbox::Column::Id)
         .limit(limit)
         .all(&state.db)
@@ -208,7 +214,8 @@ pub async fn deliver_sms(state: &AppState, limit: u64) -> Result<usize, ApiError
             .col_expr(outbox::Column::LeaseUntil, Expr::value(Some(now + Duration::seconds(30))))
             .col_expr(outbox::Column::LeasedBy, Expr::value(Some(me.clone())))
             .filter(outbox::Column::Id.eq(row.id))
-            .filter(outbox::Column::Status.eq("pending"))
+            .filter(outbox::Column::Status.eq(row.status.as_str()))
+            .filter(outbox::Column::Attempts.eq(row.attempts))
             .exec(&state.db)
             .await?;
         if leased.rows_affected != 1 {
