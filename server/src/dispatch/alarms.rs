@@ -149,22 +149,11 @@ pub async fn intake(state: &AppState, caller: &Caller, input: AlarmInput) -> Res
     }
     let deadline = now + Duration::seconds(state.settings.dispatch.emergency_widen_secs);
     let task = tasks::ActiveModel {
-        kind: Set(TaskKind::Emergency.as_str().to_owned()),
-        senior_id: Set(senior.id),
-        community_id: Set(senior.community_id),
         service_date: Set(Some(now.with_timezone(&state.settings.tz()).date_naive())),
         priority: Set(0),
-        status: Set(TaskStatus::Created.as_str().to_owned()),
-        escalation_level: Set(0),
         next_deadline_at: Set(Some(deadline)),
-        visit_flagged: Set(false),
-        fee_fen: Set(0),
-        price_fen: Set(0),
         details: Set(json!({"device_id": device_id})),
-        created_at: Set(now),
-        updated_at: Set(now),
-        version: Set(1),
-        ..Default::default()
+        ..super::tasks::new_row(TaskKind::Emergency, senior.id, senior.community_id, now)
     }
     .insert(&txn)
     .await?;

@@ -353,27 +353,18 @@ pub async fn make_tasks(state: &AppState, day: NaiveDate) -> Result<i64, ApiErro
         let now = state.clock.now();
         let window_start = local(tz, day, plan.window_start);
         let txn = crate::db::begin_write(&state.db).await?;
+        let Some(kind) = TaskKind::parse(&plan.kind) else { continue };
         let inserted = tasks::Entity::insert(tasks::ActiveModel {
-            kind: Set(plan.kind.clone()),
-            senior_id: Set(senior.id),
-            community_id: Set(senior.community_id),
             plan_id: Set(Some(plan.id)),
             station_id: Set(plan.station_id),
             service_date: Set(Some(day)),
             window_start: Set(Some(window_start)),
             window_end: Set(Some(local(tz, day, plan.window_end))),
-            priority: Set(5),
-            status: Set(TaskStatus::Created.as_str().to_owned()),
-            escalation_level: Set(0),
             next_deadline_at: Set(Some(window_start + alert)),
-            visit_flagged: Set(false),
             fee_fen: Set(plan.fee_fen),
             price_fen: Set(plan.price_fen),
             details: Set(plan.details.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-            ..Default::default()
+            ..super::tasks::new_row(kind, senior.id, senior.community_id, now)
         })
         .on_conflict(OnConflict::columns([tasks::Column::PlanId, tasks::Column::ServiceDate]).do_nothing().to_owned())
         .exec_without_returning(&txn)

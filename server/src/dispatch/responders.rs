@@ -18,6 +18,7 @@ use crate::audit;
 use crate::auth::{Caller, CommunityId, Role};
 use crate::error::{ApiError, FieldError};
 use crate::grid;
+use crate::registry::service::check_service_area;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
@@ -287,35 +288,16 @@ pub async fn of_caller(db: &impl ConnectionTrait, caller: &Caller) -> Result<res
         .ok_or_else(|| ApiError::field("user", "not_a_responder", "this account is not registered as a responder"))
 }
 
-fn check_position(
-    state: &AppState,
-    lat: f64,
-    lng: f64,
-    lat_field: &str,
-    lng_field: &str,
-    errors: &mut Vec<FieldError>,
-) {
-    let [min_lng, min_lat, max_lng, max_lat] = state.settings.service_area;
-    if !(min_lat..=max_lat).contains(&lat) {
-        errors.push(FieldError::new(
-            lat_field,
-            "outside_service_area",
-            format!("must be between {min_lat} and {max_lat} (the service area)"),
-        ));
-    }
-    if !(min_lng..=max_lng).contains(&lng) {
-        errors.push(FieldError::new(
-            lng_field,
-            "outside_service_area",
-            format!("must be between {min_lng} and {max_lng} (the service area)"),
-        ));
-    }
-}
-
 /// Registers a caregiver or volunteer with their shifts.
 pub async fn create(state: &AppState, caller: &Caller, input: ResponderInput) -> Result<i64, ApiError> {
     let mut errors = Vec::new();
-    check_position(state, input.home_latitude, input.home_longitude, "home_latitude", "home_longitude", &mut errors);
+    check_service_area(
+        &state.settings,
+        input.home_latitude,
+        input.home_longitude,
+        ("home_latitude", "home_longitude"),
+        &mut errors,
+    );
     if input.skills.is_empty() {
         errors.push(FieldError::new("skills", "required", "name at least one skill"));
     }
@@ -513,7 +495,7 @@ pub struct LocationAck {
 /// Stores the calling responder's position, at most once per throttle interval.
 pub async fn report_location(state: &AppState, caller: &Caller, input: LocationInput) -> Result<LocationAck, ApiError> {
     let mut errors = Vec::new();
-    check_position(state, input.latitude, input.longitude, "latitude", "longitude", &mut errors);
+    check_service_area(&state.settings, input.latitude, input.longitude, ("latitude", "longitude"), &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

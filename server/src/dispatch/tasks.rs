@@ -61,6 +61,27 @@ pub fn kind_of(task: &tasks::Model) -> TaskKind {
     TaskKind::parse(&task.kind).unwrap_or(TaskKind::Companionship)
 }
 
+/// A new task in `created` with nothing assigned, no fee and no flags; callers set
+/// what their kind needs (window, plan, deadline, details).
+pub fn new_row(kind: TaskKind, senior_id: i64, community_id: i64, now: DateTime<Utc>) -> tasks::ActiveModel {
+    tasks::ActiveModel {
+        kind: Set(kind.as_str().to_owned()),
+        senior_id: Set(senior_id),
+        community_id: Set(community_id),
+        priority: Set(5),
+        status: Set(TaskStatus::Created.as_str().to_owned()),
+        escalation_level: Set(0),
+        visit_flagged: Set(false),
+        fee_fen: Set(0),
+        price_fen: Set(0),
+        details: Set(json!({})),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+        ..Default::default()
+    }
+}
+
 /// Appends one task event.
 #[allow(clippy::too_many_arguments)]
 pub async fn event(

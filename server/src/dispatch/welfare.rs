@@ -26,21 +26,10 @@ pub async fn open(
     now: DateTime<Utc>,
 ) -> Result<tasks::Model, ApiError> {
     let check = tasks::ActiveModel {
-        kind: Set(TaskKind::WelfareCheck.as_str().to_owned()),
-        senior_id: Set(failed.senior_id),
-        community_id: Set(failed.community_id),
         service_date: Set(failed.service_date),
         priority: Set(1),
-        status: Set(TaskStatus::Created.as_str().to_owned()),
-        escalation_level: Set(0),
-        visit_flagged: Set(false),
-        fee_fen: Set(0),
-        price_fen: Set(0),
         details: Set(json!({"parent_task_id": failed.id, "step": 0})),
-        created_at: Set(now),
-        updated_at: Set(now),
-        version: Set(1),
-        ..Default::default()
+        ..super::tasks::new_row(TaskKind::WelfareCheck, failed.senior_id, failed.community_id, now)
     }
     .insert(txn)
     .await?;

@@ -130,21 +130,7 @@ impl NewSenior {
                 "must be a mainland mobile (11 digits) or a landline with its area code",
             ));
         }
-        let [min_lng, min_lat, max_lng, max_lat] = settings.service_area;
-        if !(min_lat..=max_lat).contains(&input.latitude) {
-            errors.push(FieldError::new(
-                "latitude",
-                "outside_service_area",
-                format!("must be between {min_lat} and {max_lat} (the service area)"),
-            ));
-        }
-        if !(min_lng..=max_lng).contains(&input.longitude) {
-            errors.push(FieldError::new(
-                "longitude",
-                "outside_service_area",
-                format!("must be between {min_lng} and {max_lng} (the service area)"),
-            ));
-        }
+        check_service_area(settings, input.latitude, input.longitude, ("latitude", "longitude"), &mut errors);
         let mut contact_phones = Vec::new();
         for (i, c) in input.contacts.iter().enumerate() {
             match Phone::parse(&c.phone) {
@@ -163,6 +149,31 @@ impl NewSenior {
             }
             _ => Err(ApiError::Validation(errors)),
         }
+    }
+}
+
+/// Names each coordinate that falls outside the configured service area.
+pub fn check_service_area(
+    settings: &crate::config::Settings,
+    latitude: f64,
+    longitude: f64,
+    (lat_field, lng_field): (&str, &str),
+    errors: &mut Vec<FieldError>,
+) {
+    let [min_lng, min_lat, max_lng, max_lat] = settings.service_area;
+    if !(min_lat..=max_lat).contains(&latitude) {
+        errors.push(FieldError::new(
+            lat_field,
+            "outside_service_area",
+            format!("must be between {min_lat} and {max_lat} (the service area)"),
+        ));
+    }
+    if !(min_lng..=max_lng).contains(&longitude) {
+        errors.push(FieldError::new(
+            lng_field,
+            "outside_service_area",
+            format!("must be between {min_lng} and {max_lng} (the service area)"),
+        ));
     }
 }
 
@@ -363,21 +374,7 @@ pub async fn update(
         })
     });
     let (lat, lng) = (change.latitude.unwrap_or(current.latitude), change.longitude.unwrap_or(current.longitude));
-    let [min_lng, min_lat, max_lng, max_lat] = settings.service_area;
-    if !(min_lat..=max_lat).contains(&lat) {
-        errors.push(FieldError::new(
-            "latitude",
-            "outside_service_area",
-            format!("must be between {min_lat} and {max_lat} (the service area)"),
-        ));
-    }
-    if !(min_lng..=max_lng).contains(&lng) {
-        errors.push(FieldError::new(
-            "longitude",
-            "outside_service_area",
-            format!("must be between {min_lng} and {max_lng} (the service area)"),
-        ));
-    }
+    check_service_area(settings, lat, lng, ("latitude", "longitude"), &mut errors);
     if change.status_since.is_some_and(|d| d > today) {
         errors.push(FieldError::new("status_since", "future", "is in the future"));
     }
