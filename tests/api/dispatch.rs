@@ -709,6 +709,7 @@ async fn a_text_left_by_a_dead_sender_is_sent_once_its_lease_runs_out(backend: B
     w.sweep().await;
     assert_eq!(w.app.count(&status).await, 1);
     w.sweep().await;
-    let attempts = w.app.count(&format!("SELECT CAST(attempts AS BIGINT) AS n FROM outbox WHERE id = {}", row.id)).await;
+    let attempts =
+        w.app.count(&format!("SELECT CAST(attempts AS BIGINT) AS n FROM outbox WHERE id = {}", row.id)).await;
     assert_eq!(attempts, 1, "sent once");
 }
