@@ -1,9 +1,9 @@
 // Browser test of the seniors pages against a running Linli with the demo district
-// (LINLI_BASE_URL): the list, registering a senior (an invalid ID number is reported
-// next to its field by the server, then fixed), the profile and recording an
-// assessment; editing a demo senior, their contacts and consents, and marking a fall
-// that puts them on the reassessment-due list. Set LINLI_SCREENSHOTS=dir to keep
-// screenshots of each page.
+// (LINLI_BASE_URL): the list and its filters, registering a senior (an invalid ID
+// number is reported next to its field by the server, then fixed), the profile and
+// recording an assessment; a meal plan's canteen; editing a demo senior, their
+// contacts and consents, and marking a fall that puts them on the reassessment-due
+// list. Set LINLI_SCREENSHOTS=dir to keep screenshots of each page.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
@@ -210,6 +210,68 @@ test('required fields are checked before anything is sent', async () => {
   assert.match(await page.locator('[data-field=name] .el-form-item__error').textContent(), /请填写姓名/)
   assert.match(await page.locator('[data-field=community_id] .el-form-item__error').textContent(), /请选择所属社区/)
   assert.equal(posted, false)
+  await page.context().close()
+})
+
+test('the seniors list filters by status and flag, kept in the address', async () => {
+  const page = await freshPage()
+  await logIn(page)
+  const count = async (query) => (await (await page.request.get(`${BASE}/api/v1/seniors?per_page=1&${query}`)).json()).total
+  const hospitalised = await count('status=hospitalised')
+  const hospitalisedAlone = await count('status=hospitalised&flag=alone')
+  const totalIs = (n) =>
+    page.waitForFunction((text) => document.querySelector('[data-testid=seniors-total]')?.textContent.trim() === text, `共 ${n} 人`)
+
+  await page.goto(`${BASE}/console/seniors`)
+  await page.locator('.senior-row').first().waitFor()
+  const all = Number((await page.getByTestId('seniors-total').textContent()).match(/\d+/)[0])
+  assert.ok(all > hospitalised, `${all} seniors, ${hospitalised} in hospital`)
+
+  await choose(page, 'filter-status', '住院中')
+  await page.waitForURL(/status=hospitalised/)
+  await totalIs(hospitalised)
+  await choose(page, 'filter-flag', '独居')
+  await page.waitForURL(/flag=alone/)
+  assert.match(page.url(), /status=hospitalised/)
+  await totalIs(hospitalisedAlone)
+
+  // A reload keeps the filters; resetting drops them.
+  await page.reload()
+  await totalIs(hospitalisedAlone)
+  await page.getByTestId('seniors-reset').click()
+  await page.waitForURL(`${BASE}/console/seniors`)
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=seniors-total]')?.textContent.match(/\d+/)?.[0]) >= n, all)
+  await page.context().close()
+})
+
+test("a meal plan's canteen is chosen from the canteens, and is required", async () => {
+  const page = await freshPage()
+  await logIn(page)
+  const canteens = (await (await page.request.get(`${BASE}/api/v1/stations`)).json()).filter((s) => s.kind === 'canteen')
+  const list = await (await page.request.get(`${BASE}/api/v1/seniors?status=active&per_page=1&page=3`)).json()
+  await page.goto(`${BASE}/console/seniors/${list.items[0].id}`)
+  await page.getByTestId('plan-add').click()
+  await page.getByTestId('plan-dialog').waitFor()
+  let posted = false
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/plans')) posted = true
+  })
+
+  // Nothing chosen: the field says so and nothing is sent.
+  await page.getByTestId('plan-save').click()
+  const error = page.locator('[data-field=station_id] .el-form-item__error')
+  await error.waitFor()
+  assert.equal((await error.textContent()).trim(), '必填')
+  assert.equal(posted, false)
+
+  // The choices are the canteens, by name; choosing one clears the message.
+  await page.getByTestId('plan-station').click()
+  const options = page.locator('.el-select-dropdown__item').filter({ visible: true })
+  await options.first().waitFor()
+  assert.deepEqual((await options.allTextContents()).map((x) => x.trim()), canteens.map((c) => c.name))
+  await options.first().click()
+  await error.waitFor({ state: 'detached' })
+  await page.getByTestId('plan-dialog').getByText(canteens[0].name).waitFor()
   await page.context().close()
 })
 

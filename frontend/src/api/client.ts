@@ -46,6 +46,11 @@ export type WelfareOutcome = components['schemas']['WelfareOutcome']
 export type FailureReason = components['schemas']['FailureReason']
 export type MyOffer = components['schemas']['MyOffer']
 export type MyTask = components['schemas']['MyTask']
+export type Station = components['schemas']['StationView']
+export type MealPlan = components['schemas']['MealPlan']
+export type RouteSheet = components['schemas']['RouteSheet']
+export type SheetStop = components['schemas']['SheetStop']
+export type UnplannedMeal = components['schemas']['UnplannedMeal']
 
 export const api = createClient<paths>({ baseUrl: '/', credentials: 'same-origin' })
 

@@ -371,6 +371,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/routing/meals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Route sheets for a canteen's meals on a day: each available courier's trips with
+         *     ordered stops, arrival times and diet notes, and the meals that cannot be served
+         *     with the reason (worker, admin).
+         */
+        get: operations["meal_routes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/solve": {
         parameters: {
             query?: never;
@@ -686,6 +707,26 @@ export interface paths {
          *     written to the audit log in the same transaction.
          */
         post: operations["reveal_id_number"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Canteens, service stations and day-care centres of the caller's communities
+         *     (worker, admin).
+         */
+        get: operations["list_stations"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1453,6 +1494,19 @@ export interface components {
             role: components["schemas"]["Role"];
             username: string;
         };
+        MealPlan: {
+            couriers: number;
+            /** Format: date */
+            date: string;
+            /** Format: int64 */
+            elapsed_ms: number;
+            meals: number;
+            sheets: components["schemas"]["RouteSheet"][];
+            /** Format: int64 */
+            station_id: number;
+            station_name: string;
+            unplanned: components["schemas"]["UnplannedMeal"][];
+        };
         MedicalNotes: {
             allergies?: string[];
             /** @description Chronic conditions (高血压, 糖尿病, ...). */
@@ -1895,6 +1949,22 @@ export interface components {
         };
         /** @enum {string} */
         Role: "admin" | "bureau" | "worker" | "caregiver" | "volunteer" | "device";
+        RouteSheet: {
+            courier_name: string;
+            /** @description Leaves the kitchen, local `HH:MM`. */
+            departs: string;
+            /** Format: double */
+            distance_m: number;
+            /** Format: int64 */
+            responder_id: number;
+            returns: string;
+            stops: components["schemas"]["SheetStop"][];
+            /**
+             * Format: int32
+             * @description 1: the first trip, 2: the second.
+             */
+            trip: number;
+        };
         RouteView: {
             /** Format: double */
             departure: number;
@@ -2005,6 +2075,20 @@ export interface components {
             /** Format: int32 */
             version: number;
         };
+        SheetStop: {
+            address: string;
+            allergies: string[];
+            diet?: string | null;
+            /** @description Planned arrival, local `HH:MM`. */
+            eta: string;
+            phone: string;
+            /** Format: int64 */
+            senior_id: number;
+            senior_name: string;
+            /** Format: int64 */
+            task_id: number;
+            window: string;
+        };
         ShiftInput: {
             /** @example 17:00 */
             ends_at: string;
@@ -2071,6 +2155,22 @@ export interface components {
             schedule: components["schemas"]["RouteView"][];
             stopped_by_time_limit: boolean;
             unassigned: components["schemas"]["UnassignedView"][];
+        };
+        StationView: {
+            address: string;
+            /** Format: int64 */
+            community_id?: number | null;
+            /** Format: int64 */
+            id: number;
+            /** @description `canteen`, `service_station` or `day_care`. */
+            kind: string;
+            /** Format: double */
+            latitude: number;
+            /** Format: double */
+            longitude: number;
+            /** Format: int32 */
+            meal_capacity?: number | null;
+            name: string;
         };
         StopInput: {
             /** Format: int32 */
@@ -2183,6 +2283,13 @@ export interface components {
             id: string;
             /** @description `demand_exceeds_capacity`, `window_unreachable`, `ride_time_exceeded` or `no_vehicle_left`. */
             reason: string;
+        };
+        UnplannedMeal: {
+            /** @description `window_unreachable`, `ride_time_exceeded`, `no_vehicle_left` or `demand_exceeds_capacity`. */
+            reason: string;
+            senior_name: string;
+            /** Format: int64 */
+            task_id: number;
         };
         UserView: {
             community_ids: number[];
@@ -2914,6 +3021,38 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    meal_routes: {
+        parameters: {
+            query: {
+                /** @description The canteen. */
+                station_id: number;
+                /** @description The service day (YYYY-MM-DD). */
+                date: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MealPlan"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3822,6 +3961,25 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_stations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StationView"][];
                 };
             };
         };

@@ -15,6 +15,7 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
       return [
         { label: t('nav.adminHome'), path: '/admin' },
         { label: t('worker.dispatch'), path: '/console/board' },
+        { label: t('worker.routes'), path: '/console/routes' },
         { label: t('worker.seniors'), path: '/console/seniors' },
         { label: t('admin.users') },
         { label: t('admin.communities') },
@@ -34,6 +35,7 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
         { label: t('nav.home'), path: '/console' },
         { label: t('worker.seniors'), path: '/console/seniors' },
         { label: t('worker.dispatch'), path: '/console/board' },
+        { label: t('worker.routes'), path: '/console/routes' },
         { label: t('worker.alarms') },
         { label: t('worker.surveys') },
         { label: t('worker.cases') },

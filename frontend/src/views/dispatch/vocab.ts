@@ -118,6 +118,17 @@ export function todayIso(now = new Date()): string {
   return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`
 }
 
+/** Tomorrow as YYYY-MM-DD in the browser's time zone. */
+export function tomorrowIso(now = new Date()): string {
+  return todayIso(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1))
+}
+
+/** 1 (Monday) to 7 (Sunday) for a YYYY-MM-DD date, as plans number their days. */
+export function isoWeekday(date: string): number {
+  const [y, m, d] = date.split('-').map(Number)
+  return new Date(y, m - 1, d).getDay() || 7
+}
+
 type Label = (group: string, value: string | null | undefined) => string
 
 function strings(v: unknown): string[] {
