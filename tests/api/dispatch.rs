@@ -460,8 +460,50 @@ async fn route_sheets_split_a_days_meals_among_couriers(backend: Backend) {
             assert_eq!(stop["allergies"], json!(["花生"]));
         }
     }
+    for sheet in sheets {
+        for stop in sheet["stops"].as_array().unwrap() {
+            assert_eq!(stop["visible"], true, "all in the worker's community");
+        }
+    }
     let again = w.app.get_json(&format!("/api/v1/routing/meals?station_id={kitchen}&date=2026-11-24"), &w.worker).await;
     assert_eq!(again["sheets"], plan["sheets"], "the same input plans the same routes");
+    // A senior of a neighbouring community eats from the same canteen: this worker's
+    // sheets carry the stop but not who lives there.
+    let neighbours = w.app.create_community("小白楼社区").await;
+    let neighbour = w.app.create_senior(neighbours, "钱老太").await;
+    let admin = w.app.login_as(Role::Admin, &[]).await;
+    let items = json!({"feeding": 10, "bathing": 0, "grooming": 5, "dressing": 5, "bowels": 10, "bladder": 10,
+        "toilet_use": 5, "transfers": 10, "mobility": 10, "stairs": 0});
+    w.app
+        .post_json(
+            &format!("/api/v1/seniors/{neighbour}/assessments"),
+            &admin,
+            &json!({"barthel": items, "spmsq_errors": 1}),
+        )
+        .await;
+    let plan_body = json!({"kind": "meal_delivery", "weekdays": [2], "window_start": "11:00:00", "window_end": "12:30:00",
+        "starts_on": "2026-11-01", "station_id": kitchen, "details": {"diet": "soft"}});
+    assert_eq!(w.app.post_json(&format!("/api/v1/seniors/{neighbour}/plans"), &admin, &plan_body).await.status(), 201);
+    linli::dispatch::plans::make_tasks(&w.app.state, chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap())
+        .await
+        .unwrap();
+    let mixed = w.app.get_json(&format!("/api/v1/routing/meals?station_id={kitchen}&date=2026-11-24"), &w.worker).await;
+    let stops: Vec<&Value> =
+        mixed["sheets"].as_array().unwrap().iter().flat_map(|s| s["stops"].as_array().unwrap()).collect();
+    let theirs: Vec<&&Value> = stops.iter().filter(|s| s["senior_id"] == neighbour).collect();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["visible"], false);
+    assert_eq!(theirs[0]["senior_name"], "");
+    assert_eq!(theirs[0]["phone"], "");
+    let full = w.app.get_json(&format!("/api/v1/routing/meals?station_id={kitchen}&date=2026-11-24"), &admin).await;
+    let named = full["sheets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["stops"].as_array().unwrap().clone())
+        .any(|s| s["senior_name"] == "钱老太");
+    assert!(named, "an admin sees every stop");
+
     let elsewhere = w.app.create_community("南营门社区").await;
     let other = w.app.login_as(Role::Worker, &[elsewhere]).await;
     let res = w

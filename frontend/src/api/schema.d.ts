@@ -2087,6 +2087,11 @@ export interface components {
             senior_name: string;
             /** Format: int64 */
             task_id: number;
+            /**
+             * @description False for a senior outside the caller's communities: name, address and
+             *     phone are then left empty (the courier's own sheet carries them).
+             */
+            visible: boolean;
             window: string;
         };
         ShiftInput: {
@@ -2285,7 +2290,11 @@ export interface components {
             reason: string;
         };
         UnplannedMeal: {
-            /** @description `window_unreachable`, `ride_time_exceeded`, `no_vehicle_left` or `demand_exceeds_capacity`. */
+            /**
+             * @description `window_unreachable`, `ride_time_exceeded`, `no_vehicle_left`,
+             *     `demand_exceeds_capacity`, `no_courier` (nobody is available), or
+             *     `senior_missing` (the task's senior record is gone).
+             */
             reason: string;
             senior_name: string;
             /** Format: int64 */

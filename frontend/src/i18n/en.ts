@@ -159,6 +159,7 @@ export default {
       no_vehicle_left: 'Not enough couriers',
       demand_exceeds_capacity: 'More meals than one trip carries',
       no_courier: 'No courier on shift that day',
+      senior_missing: 'The senior’s record is gone',
     },
     welfareAction: { call_senior: 'Text sent to the senior', call_contact: 'Text sent to contact no. {n}', alert_worker: 'Handed to the community worker' },
   },
@@ -618,6 +619,7 @@ export default {
     failed: 'Could not register: {detail}',
   },
   routes: {
+    otherCommunity: 'Another community (details on the courier’s own sheet)',
     title: 'Meal route sheets',
     station: 'Canteen',
     chooseStation: 'Choose a canteen',

@@ -159,6 +159,7 @@ export default {
       no_vehicle_left: '送餐员不够',
       demand_exceeds_capacity: '超出一趟能带的份数',
       no_courier: '这一天没有在岗的送餐员',
+      senior_missing: '老人档案已不存在',
     },
     welfareAction: { call_senior: '已短信联系老人', call_contact: '已短信联系第 {n} 位联系人', alert_worker: '转社区工作者跟进' },
   },
@@ -618,6 +619,7 @@ export default {
     failed: '登记失败：{detail}',
   },
   routes: {
+    otherCommunity: '其他社区老人（详见送餐员本人路线单）',
     title: '送餐路线单',
     station: '助餐点',
     chooseStation: '选择助餐点',

@@ -29,6 +29,9 @@ const WAVES: [(f64, f64); 2] = [(630.0, 710.0), (710.0, 790.0)];
 pub struct SheetStop {
     pub task_id: i64,
     pub senior_id: i64,
+    /// False for a senior outside the caller's communities: name, address and
+    /// phone are then left empty (the courier's own sheet carries them).
+    pub visible: bool,
     pub senior_name: String,
     pub address: String,
     pub phone: String,
@@ -56,7 +59,9 @@ pub struct RouteSheet {
 pub struct UnplannedMeal {
     pub task_id: i64,
     pub senior_name: String,
-    /// `window_unreachable`, `ride_time_exceeded`, `no_vehicle_left` or `demand_exceeds_capacity`.
+    /// `window_unreachable`, `ride_time_exceeded`, `no_vehicle_left`,
+    /// `demand_exceeds_capacity`, `no_courier` (nobody is available), or
+    /// `senior_missing` (the task's senior record is gone).
     pub reason: String,
 }
 
@@ -168,7 +173,8 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
             max_ride_time: Some(settings.meal_max_ride_minutes),
         })
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("meal routing problem: {e}")))?;
-        let options = Options { time_limit: Duration::from_secs(10), iterations: 100_000, seed: 1 };
+        // Interactive: a good plan in a few seconds rather than the last fraction of a percent.
+        let options = Options { time_limit: Duration::from_secs(5), iterations: 30_000, seed: 1 };
         Some(
             actix_web::web::block(move || routing::solve(&problem, &options))
                 .await
@@ -189,12 +195,15 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
                 .filter_map(|v| {
                     let (t, s) = by_id.get(&v.stop_id)?;
                     let s = s.as_ref()?;
+                    let visible = caller.role != Role::Worker || caller.sees_community(CommunityId(s.community_id));
+                    let shown = |text: &String| if visible { text.clone() } else { String::new() };
                     Some(SheetStop {
                         task_id: t.id,
                         senior_id: s.id,
-                        senior_name: s.name.clone(),
-                        address: s.address.clone(),
-                        phone: s.phone.clone(),
+                        visible,
+                        senior_name: shown(&s.name),
+                        address: shown(&s.address),
+                        phone: shown(&s.phone),
                         eta: hhmm(v.arrival.max(v.start)),
                         window: format!(
                             "{}-{}",
@@ -219,17 +228,26 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
             });
         }
         for u in &solution.unassigned {
-            let name = by_id.get(&u.stop_id).and_then(|m| m.1.as_ref()).map(|s| s.name.clone()).unwrap_or_default();
+            let name = by_id
+                .get(&u.stop_id)
+                .and_then(|m| m.1.as_ref())
+                .filter(|s| caller.role != Role::Worker || caller.sees_community(CommunityId(s.community_id)))
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
             let reason =
                 serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
             unplanned.push(UnplannedMeal { task_id: u.stop_id.parse().unwrap_or_default(), senior_name: name, reason });
         }
     } else {
-        let reason = if couriers.is_empty() { "no_courier" } else { "no_meals" };
+        let reason = if couriers.is_empty() { "no_courier" } else { "senior_missing" };
         for (t, s) in &meals {
             unplanned.push(UnplannedMeal {
                 task_id: t.id,
-                senior_name: s.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+                senior_name: s
+                    .as_ref()
+                    .filter(|s| caller.role != Role::Worker || caller.sees_community(CommunityId(s.community_id)))
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
                 reason: reason.to_owned(),
             });
         }
