@@ -12,6 +12,7 @@ pub mod devices;
 pub mod job_runs;
 pub mod login_attempts;
 pub mod outbox;
+pub mod push_subscriptions;
 pub mod responder_absences;
 pub mod responder_communities;
 pub mod responder_shifts;
@@ -41,6 +42,7 @@ pub mod prelude {
     pub use super::job_runs::Entity as JobRuns;
     pub use super::login_attempts::Entity as LoginAttempts;
     pub use super::outbox::Entity as Outbox;
+    pub use super::push_subscriptions::Entity as PushSubscriptions;
     pub use super::responder_absences::Entity as ResponderAbsences;
     pub use super::responder_communities::Entity as ResponderCommunities;
     pub use super::responder_shifts::Entity as ResponderShifts;

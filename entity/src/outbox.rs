@@ -32,6 +32,9 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// Push subscriptions this row already reached (retries skip them).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub delivered_to: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

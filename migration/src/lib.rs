@@ -8,6 +8,7 @@ mod m20261123_000002_seniors;
 mod m20261123_000003_workforce_and_tasks;
 mod m20261123_000004_operations;
 mod m20261123_000005_senior_changes;
+mod m20261123_000006_push_subscriptions;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_workforce_and_tasks::Migration),
             Box::new(m20261123_000004_operations::Migration),
             Box::new(m20261123_000005_senior_changes::Migration),
+            Box::new(m20261123_000006_push_subscriptions::Migration),
         ]
     }
 }

@@ -70,6 +70,7 @@ async fn check_entities(db: &DatabaseConnection) {
     check(db, Contacts, &mut seen).await;
     check(db, Consents, &mut seen).await;
     check(db, SeniorChanges, &mut seen).await;
+    check(db, PushSubscriptions, &mut seen).await;
     check(db, Assessments, &mut seen).await;
     check(db, TierChanges, &mut seen).await;
     check(db, Responders, &mut seen).await;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod grid;
 pub mod http;
 pub mod jobs;
+pub mod push;
 pub mod registry;
 pub mod routing;
 pub mod seeding;
@@ -52,6 +53,8 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        // Install the metrics recorder before anything counts: counts made earlier are lost.
+        telemetry::metrics_handle();
         let db = db::connect(&settings).await?;
         let rules = Arc::new(load_rules(&settings)?);
         db::migrate(&db).await?;
@@ -61,6 +64,17 @@ impl Application {
         ));
         tracing::info!(responders = responders.len(), "responder index built");
         let sms = dispatch::notify::sms_sender(settings.dispatch.sms_webhook_url.as_deref());
+        let push = match push::PushKeys::load_or_create(&settings) {
+            Ok(keys) => Some(Arc::new(keys)),
+            Err(e) => {
+                tracing::error!(error = %e, "web push disabled: no usable VAPID key");
+                None
+            }
+        };
+        let push_client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .context("building the push client")?;
         let state = AppState {
             db,
             settings: Arc::new(settings),
@@ -70,6 +84,8 @@ impl Application {
             responders,
             events: Arc::new(tokio::sync::Notify::new()),
             sms,
+            push,
+            push_client,
         };
         let outcome = registry::tiering::resegment_stale(&state, false)
             .await
@@ -125,14 +141,15 @@ impl Application {
             tokio::spawn(async move { jobs::catch_up(&state).await });
             (
                 Some(jobs::start(self.state.clone()).await.context("starting the job scheduler")?),
-                Some(dispatch::sweep::spawn(self.state.clone())),
+                Some((dispatch::sweep::spawn(self.state.clone()), push::spawn(self.state.clone()))),
             )
         } else {
             (None, None)
         };
         let result = self.server.await.context("HTTP server");
-        if let Some(sweeper) = sweeper {
+        if let Some((sweeper, pusher)) = sweeper {
             sweeper.abort();
+            pusher.abort();
         }
         if let Some(mut scheduler) = scheduler {
             scheduler.shutdown().await.ok();

@@ -24,4 +24,8 @@ pub struct AppState {
     pub events: Arc<tokio::sync::Notify>,
     /// Where family text messages go.
     pub sms: Arc<dyn SmsSender>,
+    /// The VAPID key for web push (`None` only when it could not be loaded).
+    pub push: Option<Arc<crate::push::PushKeys>>,
+    /// The HTTP client push messages leave through.
+    pub push_client: reqwest::Client,
 }

@@ -11,6 +11,7 @@ mod jobs;
 mod migrations;
 mod openapi;
 mod ops;
+mod push;
 mod records;
 mod routing;
 mod scope;

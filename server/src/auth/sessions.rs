@@ -173,6 +173,7 @@ pub async fn login(
 
 pub async fn logout(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     if let Some(id) = caller.session_id {
+        crate::push::forget_session(&state.db, id).await?;
         sessions::Entity::delete_by_id(id).exec(&state.db).await?;
     }
     Ok(())

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod grid;
 pub mod ops;
 pub mod pagination;
+pub mod push;
 pub mod responders;
 pub mod routing;
 pub mod segmentation;
@@ -41,6 +42,7 @@ use crate::error::ApiError;
         (name = "communities", description = "Communities of the street"),
         (name = "seniors", description = "The senior registry"),
         (name = "grid", description = "H3 grid cells"),
+        (name = "push", description = "Web push subscriptions"),
         (name = "dispatch", description = "Responders, plans, tasks, emergency bells and the live board"),
         (name = "segmentation", description = "Care tiers and their rules"),
         (name = "ops", description = "Health, readiness, metrics, jobs"),
@@ -76,6 +78,7 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tasks::configure(cfg);
     alarms::configure(cfg);
     routing::configure(cfg);
+    push::configure(cfg);
     grid::configure(cfg);
     segmentation::configure(cfg);
     ops::configure_api(cfg);
