@@ -332,15 +332,24 @@ async fn a_check_in_500_m_away_is_flagged(backend: Backend) {
     assert!((490.0..=510.0).contains(&d), "{d}");
     let flagged = w.app.get_json("/api/v1/tasks?flagged=true", &w.worker).await;
     assert_eq!(flagged["total"], 1);
+    let complete = format!("/api/v1/tasks/{task}/complete");
+    let res =
+        w.app.post_json(&complete, &token, &json!({"outcome": "helped_at_home", "vitals": {"systolic": 400}})).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "vitals.systolic");
+    let upside_down = json!({"outcome": "helped_at_home", "vitals": {"systolic": 80, "diastolic": 120}});
+    let res = w.app.post_json(&complete, &token, &upside_down).await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "vitals.diastolic");
     let res = w
         .app
         .post_json(
             &format!("/api/v1/tasks/{task}/complete"),
             &token,
-            &json!({"outcome": "helped_at_home", "notes": "扶起，无外伤"}),
+            &json!({"outcome": "helped_at_home", "notes": "扶起，无外伤", "vitals": {"systolic": 142, "diastolic": 88, "pulse": 92, "temperature": 36.6, "spo2": 96, "glucose": 6.1}}),
         )
         .await;
     assert_eq!(res.status(), 200);
+    assert_eq!(w.task(task).await["details"]["vitals"]["pulse"], 92);
     let alarms = w.app.get_json("/api/v1/alarms", &w.worker).await;
     assert_eq!(alarms["items"][0]["outcome"], "helped_at_home");
     assert!(alarms["items"][0]["arrived_at"].is_string());

@@ -657,6 +657,32 @@ pub struct CompleteInput {
     pub outcome: String,
     #[validate(length(max = 2000))]
     pub notes: Option<String>,
+    /// Vital signs taken at a nursing visit (each optional, each within a plausible range).
+    #[validate(nested)]
+    pub vitals: Option<Vitals>,
+}
+
+/// Vital signs; a value outside its range is a typing mistake, not a reading.
+#[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
+pub struct Vitals {
+    /// mmHg
+    #[validate(range(min = 60, max = 260, message = "systolic pressure is 60 to 260 mmHg"))]
+    pub systolic: Option<u16>,
+    /// mmHg
+    #[validate(range(min = 30, max = 160, message = "diastolic pressure is 30 to 160 mmHg"))]
+    pub diastolic: Option<u16>,
+    /// beats per minute
+    #[validate(range(min = 30, max = 220, message = "pulse is 30 to 220 per minute"))]
+    pub pulse: Option<u16>,
+    /// °C
+    #[validate(range(min = 34.0, max = 42.5, message = "temperature is 34.0 to 42.5 °C"))]
+    pub temperature: Option<f64>,
+    /// %
+    #[validate(range(min = 50, max = 100, message = "SpO2 is 50 to 100 %"))]
+    pub spo2: Option<u8>,
+    /// Blood glucose, mmol/L.
+    #[validate(range(min = 1.0, max = 35.0, message = "glucose is 1.0 to 35.0 mmol/L"))]
+    pub glucose: Option<f64>,
 }
 
 /// Completion by the responder on site. A routine visit needs its check-out (the
@@ -678,10 +704,22 @@ pub async fn complete(
         return Err(illegal(&task, "be completed before the check-out"));
     }
     let notes = input.notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    let note = Note::details(json!({"outcome": input.outcome}));
+    if let Some(v) = &input.vitals
+        && let (Some(sys), Some(dia)) = (v.systolic, v.diastolic)
+        && dia >= sys
+    {
+        return Err(ApiError::field("vitals.diastolic", "invalid", "must be below the systolic pressure"));
+    }
+    let vitals = input.vitals.as_ref().map(|v| serde_json::to_value(v).unwrap_or_default());
+    let note = Note::details(json!({"outcome": input.outcome, "vitals": vitals}));
+    let mut details = task.details.clone();
+    if let (Some(map), Some(v)) = (details.as_object_mut(), vitals) {
+        map.insert("vitals".into(), v);
+    }
     let task = transition(&txn, &task, TaskStatus::Completed, "completed", Actor::of(caller), note, now, |row| {
         row.outcome = Set(Some(input.outcome.clone()));
         row.notes = Set(notes);
+        row.details = Set(details);
         row.completed_at = Set(Some(now));
         if kind == TaskKind::Emergency {
             row.check_out_at = Set(task.check_out_at.or(Some(now)));
