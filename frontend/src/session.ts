@@ -1,6 +1,7 @@
 // Who is logged in, shared by the router guard and the layouts.
 import { ref } from 'vue'
 import { api, unwrap, type Me, type Role } from './api/client'
+import { forgetDevice, startSession, stopPush } from './offline/device'
 
 export const me = ref<Me | null>(null)
 let loaded = false
@@ -25,13 +26,22 @@ export async function loadMe(): Promise<Me | null> {
 
 export async function login(username: string, password: string): Promise<Me> {
   const body = unwrap(await api.POST('/api/v1/auth/login', { body: { username, password } }))
+  await startSession(body.user.id)
   me.value = body.user
   loaded = true
   return body.user
 }
 
+/**
+ * Ends the session and forgets what this device kept for the user: pushes, the
+ * cached lists, queued actions. Without a network it throws and forgets nothing,
+ * since the session itself would still be open.
+ */
 export async function logout(): Promise<void> {
+  // The server drops the push subscription only while the session is still valid.
+  await stopPush()
   await api.POST('/api/v1/auth/logout')
+  await forgetDevice()
   me.value = null
   loaded = true
 }

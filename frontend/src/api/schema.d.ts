@@ -316,6 +316,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's push subscriptions. */
+        get: operations["list_subscriptions"];
+        put?: never;
+        /**
+         * Register this browser for push (`PushSubscription.toJSON()`). One user may have
+         *     several devices; logging out of this session removes this one.
+         */
+        post: operations["subscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/push/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop push to one of the caller's devices. */
+        delete: operations["unsubscribe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/push/vapid-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The server's VAPID public key (no login needed: it is public). */
+        get: operations["vapid_public_key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/responders": {
         parameters: {
             query?: never;
@@ -1244,6 +1299,7 @@ export interface components {
              *     For routine visits: free text, e.g. `done`.
              */
             outcome: string;
+            vitals?: components["schemas"]["Vitals"] | null;
         };
         /** @description The body of `POST /api/v1/seniors/{id}/consents`: one answer for one scope. */
         ConsentInput: {
@@ -2196,6 +2252,31 @@ export interface components {
             /** Format: double */
             y?: number | null;
         };
+        /** @description The body of `POST /api/v1/push/subscriptions`: `PushSubscription.toJSON()`. */
+        SubscriptionInput: {
+            endpoint: string;
+            /**
+             * Format: double
+             * @description Ignored; browsers send it.
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["SubscriptionKeys"];
+        };
+        SubscriptionKeys: {
+            /** @description base64url of the 16-byte authentication secret. */
+            auth: string;
+            /** @description base64url of the browser's P-256 public key (65 bytes). */
+            p256dh: string;
+        };
+        SubscriptionView: {
+            /** Format: date-time */
+            created_at: string;
+            endpoint: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            last_success_at?: string | null;
+        };
         /** @description The body of `POST /api/v1/plans/{id}/suspend`. */
         SuspendInput: {
             /** Format: date */
@@ -2311,6 +2392,10 @@ export interface components {
             role: string;
             username: string;
         };
+        VapidKey: {
+            /** @description base64url of the uncompressed P-256 point: the `applicationServerKey`. */
+            public_key: string;
+        };
         Vehicles: {
             /** Format: int32 */
             capacity: number;
@@ -2328,6 +2413,39 @@ export interface components {
             id: string;
             /** Format: double */
             start: number;
+        };
+        /** @description Vital signs; a value outside its range is a typing mistake, not a reading. */
+        Vitals: {
+            /**
+             * Format: int32
+             * @description mmHg
+             */
+            diastolic?: number | null;
+            /**
+             * Format: double
+             * @description Blood glucose, mmol/L.
+             */
+            glucose?: number | null;
+            /**
+             * Format: int32
+             * @description beats per minute
+             */
+            pulse?: number | null;
+            /**
+             * Format: int32
+             * @description %
+             */
+            spo2?: number | null;
+            /**
+             * Format: int32
+             * @description mmHg
+             */
+            systolic?: number | null;
+            /**
+             * Format: double
+             * @description °C
+             */
+            temperature?: number | null;
         };
         /**
          * @description How a welfare check ended.
@@ -2904,6 +3022,111 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_subscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionView"][];
+                };
+            };
+        };
+    };
+    subscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subscription id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    vapid_public_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VapidKey"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
