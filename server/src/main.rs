@@ -393,6 +393,19 @@ async fn seed_demo(app: &Application, opts: linli_seed::DemoOptions) -> anyhow::
     let services = Arc::new(linli::seeding::Services::new(app.state().data_key.clone()));
     let started = std::time::Instant::now();
     let summary = linli_seed::seed_demo(app.db(), &opts, services.as_ref(), true).await?;
+    // The demo's on-duty phones have "just reported": their seeded positions are
+    // from the morning, which would leave emergencies with nobody fresh to call.
+    {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let now = linli::clock::Clock::now(app.state().clock.as_ref());
+        entity::responders::Entity::update_many()
+            .col_expr(entity::responders::Column::LastSeenAt, Expr::value(Some(now)))
+            .filter(entity::responders::Column::OnDuty.eq(true))
+            .filter(entity::responders::Column::LastLatitude.is_not_null())
+            .exec(app.db())
+            .await?;
+    }
     app.reload_responders().await?;
     eprintln!(
         "seeded the demo district in {:.1} s: {} communities, {} seniors, {} caregivers, {} volunteers, {} tasks, {} alarms",

@@ -179,7 +179,16 @@ async fn serve_seeds_the_demo_and_dispatch_sees_its_responders() {
     let senior = seniors["items"][0]["id"].as_i64().unwrap();
     let found = get(format!("/api/v1/seniors/{senior}/candidates?kind=meal_delivery")).await;
     let considered = found["candidates"].as_array().unwrap().len() + found["excluded"].as_array().unwrap().len();
+    // On-duty demo phones have just reported: nobody is left out only for a stale position.
+    let urgent = get(format!("/api/v1/seniors/{senior}/candidates?kind=emergency&radius_m=50000")).await;
+    let stale_only = urgent["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["reasons"] == serde_json::json!(["stale_position"]))
+        .count();
     child.kill().ok();
     child.wait().ok();
     assert!(considered > 0, "the demo's responders are in the index: {found}");
+    assert_eq!(stale_only, 0, "{urgent}");
 }
