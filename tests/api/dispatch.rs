@@ -26,6 +26,7 @@ on_both_backends!(
     a_missed_visit_alerts_then_proposes_a_replacement_and_a_worker_reassigns,
     a_missed_daily_run_catches_up_when_the_server_starts,
     a_text_left_by_a_dead_sender_is_sent_once_its_lease_runs_out,
+    a_queued_check_in_keeps_the_phones_time_and_counts_once,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -763,4 +764,35 @@ async fn a_text_left_by_a_dead_sender_is_sent_once_its_lease_runs_out(backend: B
     let attempts =
         w.app.count(&format!("SELECT CAST(attempts AS BIGINT) AS n FROM outbox WHERE id = {}", row.id)).await;
     assert_eq!(attempts, 1, "sent once");
+}
+
+async fn a_queued_check_in_keeps_the_phones_time_and_counts_once(backend: Backend) {
+    let w = world(backend).await;
+    let (_, token) = w.responder("offline", "volunteer", &["emergency_response"], north(100.0)).await;
+    let key = w.bell().await;
+    let task = w.alarm(&key, "basement").await["task_id"].as_i64().unwrap();
+    w.app.post(&format!("/api/v1/tasks/{task}/accept")).bearer_auth(&token).send().await.unwrap();
+    let start = w.app.post(&format!("/api/v1/tasks/{task}/start")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(start.status(), 200);
+    let again = w.app.post(&format!("/api/v1/tasks/{task}/start")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(problem(again).await["current_status"], "en_route");
+    // The phone checked in three minutes ago without a signal; the queue sends it now.
+    w.clock.advance(Duration::minutes(3));
+    let tapped = linli::clock::Clock::now(w.clock.as_ref()) - Duration::minutes(3);
+    let path = format!("/api/v1/tasks/{task}/check-in");
+    let stale = json!({"latitude": HOME.0, "longitude": HOME.1, "recorded_at": tapped - Duration::hours(13)});
+    let res = w.app.post_json(&path, &token, &stale).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "recorded_at");
+    let body = json!({"latitude": HOME.0, "longitude": HOME.1, "recorded_at": tapped});
+    let res = w.app.post_json(&path, &token, &body).await;
+    assert_eq!(res.status(), 200);
+    let t: Value = res.json().await.unwrap();
+    let recorded: DateTime<Utc> = t["check_in_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(recorded, tapped);
+    // Replayed: refused with the state it already reached, nothing recorded twice.
+    let res = w.app.post_json(&path, &token, &body).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(problem(res).await["current_status"], "on_site");
+    assert_eq!(event_kinds(&w.task(task).await).iter().filter(|k| *k == "check_in").count(), 1);
 }

@@ -1899,6 +1899,12 @@ export interface components {
             latitude: number;
             /** Format: double */
             longitude: number;
+            /**
+             * Format: date-time
+             * @description When it happened on the phone, if it is sent later (an offline queue); at most
+             *     12 hours old and not in the future. Default: when the server receives it.
+             */
+            recorded_at?: string | null;
         };
         Preview: {
             current_version: string;

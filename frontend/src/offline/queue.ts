@@ -69,17 +69,21 @@ export function isNetworkError(e: unknown): boolean {
   return e instanceof TypeError || (e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError'))
 }
 
-/** Sends one action now; throws ApiProblem on a refusal, a network error without an answer. */
-export async function send(taskId: number, a: Action): Promise<Task> {
+/**
+ * Sends one action; throws ApiProblem on a refusal, a network error without an answer.
+ * `at` is when the user tapped, for an action replayed from the queue: the server
+ * records the check-in or check-out at that time.
+ */
+export async function send(taskId: number, a: Action, at?: string): Promise<Task> {
   const path = { id: taskId }
   const signal = AbortSignal.timeout(SEND_TIMEOUT_MS)
   switch (a.kind) {
     case 'start':
       return unwrap(await api.POST('/api/v1/tasks/{id}/start', { params: { path }, signal }))
     case 'check_in':
-      return unwrap(await api.POST('/api/v1/tasks/{id}/check-in', { params: { path }, body: a.fix, signal }))
+      return unwrap(await api.POST('/api/v1/tasks/{id}/check-in', { params: { path }, body: { ...a.fix, recorded_at: at }, signal }))
     case 'check_out':
-      return unwrap(await api.POST('/api/v1/tasks/{id}/check-out', { params: { path }, body: a.fix, signal }))
+      return unwrap(await api.POST('/api/v1/tasks/{id}/check-out', { params: { path }, body: { ...a.fix, recorded_at: at }, signal }))
     case 'complete':
       return unwrap(await api.POST('/api/v1/tasks/{id}/complete', { params: { path }, body: { outcome: a.outcome, notes: a.notes }, signal }))
     case 'fail':
@@ -150,7 +154,7 @@ async function replay(userId: number): Promise<number> {
   for (const item of items) {
     if (held.has(item.task_id)) continue
     try {
-      if (!(await alreadyDone(item))) await send(item.task_id, item)
+      if (!(await alreadyDone(item))) await send(item.task_id, item, item.at)
       await drop(item.id)
       sent++
     } catch (e) {

@@ -547,6 +547,22 @@ pub struct Position {
     pub longitude: f64,
     #[validate(range(min = 0.0, max = 10000.0))]
     pub accuracy_m: Option<f64>,
+    /// When it happened on the phone, if it is sent later (an offline queue); at most
+    /// 12 hours old and not in the future. Default: when the server receives it.
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl Position {
+    /// The time to record: the phone's, when it is believable.
+    fn time(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+        match self.recorded_at {
+            None => Ok(now),
+            Some(at) if at <= now + chrono::Duration::minutes(2) && at >= now - chrono::Duration::hours(12) => {
+                Ok(Ord::min(at, now))
+            }
+            Some(_) => Err(ApiError::field("recorded_at", "implausible", "must be within the last 12 hours")),
+        }
+    }
 }
 
 async fn held_by_caller(
@@ -568,6 +584,9 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> Result<tasks::
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     let (task, _) = held_by_caller(&txn, caller, id).await?;
+    if status_of(&task) != TaskStatus::Accepted {
+        return Err(illegal(&task, "set off again"));
+    }
     let task =
         transition(&txn, &task, TaskStatus::EnRoute, "en_route", Actor::of(caller), Note::default(), now, |_| {})
             .await?;
@@ -582,14 +601,18 @@ pub async fn check_in(state: &AppState, caller: &Caller, id: i64, at: Position) 
     let now = state.clock.now();
     let txn = crate::db::begin_write(&state.db).await?;
     let (task, senior) = held_by_caller(&txn, caller, id).await?;
+    if status_of(&task) == TaskStatus::OnSite {
+        return Err(illegal(&task, "check in twice"));
+    }
+    let at_time = at.time(now)?;
     let distance = distance_m((at.latitude, at.longitude), (senior.latitude, senior.longitude)).round();
     let far = distance > state.settings.dispatch.visit_max_distance_m;
     let note = Note {
         position: Some((at.latitude, at.longitude)),
-        details: json!({"distance_m": distance, "accuracy_m": at.accuracy_m, "flagged": far}),
+        details: json!({"distance_m": distance, "accuracy_m": at.accuracy_m, "flagged": far, "recorded_at": at_time}),
     };
     let task = transition(&txn, &task, TaskStatus::OnSite, "check_in", Actor::of(caller), note, now, |row| {
-        row.check_in_at = Set(Some(now));
+        row.check_in_at = Set(Some(at_time));
         row.check_in_latitude = Set(Some(at.latitude));
         row.check_in_longitude = Set(Some(at.longitude));
         row.check_in_distance_m = Set(Some(distance));
@@ -627,14 +650,15 @@ pub async fn check_out(state: &AppState, caller: &Caller, id: i64, at: Position)
     if task.check_out_at.is_some() {
         return Err(illegal(&task, "check out twice"));
     }
+    let at_time = at.time(now)?;
     let distance = distance_m((at.latitude, at.longitude), (senior.latitude, senior.longitude)).round();
     let far = distance > state.settings.dispatch.visit_max_distance_m;
     let note = Note {
         position: Some((at.latitude, at.longitude)),
-        details: json!({"distance_m": distance, "accuracy_m": at.accuracy_m, "flagged": far}),
+        details: json!({"distance_m": distance, "accuracy_m": at.accuracy_m, "flagged": far, "recorded_at": at_time}),
     };
     let task = transition(&txn, &task, TaskStatus::OnSite, "check_out", Actor::of(caller), note, now, |row| {
-        row.check_out_at = Set(Some(now));
+        row.check_out_at = Set(Some(Ord::max(at_time, task.check_in_at.unwrap_or(at_time))));
         row.check_out_latitude = Set(Some(at.latitude));
         row.check_out_longitude = Set(Some(at.longitude));
         row.check_out_distance_m = Set(Some(distance));
