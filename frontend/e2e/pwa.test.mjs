@@ -193,21 +193,30 @@ test('the service worker takes over /app, which then opens offline; logging out 
   await page.context().close()
 })
 
-test('the notification switch stays hidden while the server has no push key, and shows once it has one', async () => {
+test('the notification switch is offered when the server pushes, and hidden when it cannot', async () => {
   const page = await phonePage()
+  // This server pushes: it serves its VAPID key, and the switch is offered, off
+  // until the user turns it on.
   const asked = page.waitForResponse('**/api/v1/push/vapid-public-key')
   await logIn(page, 'caregiver')
-  assert.equal((await asked).status(), 404, 'this server does not push yet')
-  await page.getByTestId('duty-card').waitFor()
-  await page.waitForTimeout(300)
-  assert.equal(await page.getByTestId('push-card').count(), 0)
-
-  // A server that pushes: the switch is offered, off until the user turns it on.
-  const key = 'BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U'
-  await page.route('**/api/v1/push/vapid-public-key', (route) => route.fulfill({ json: { public_key: key } }))
-  await page.reload()
+  const served = await asked
+  assert.equal(served.status(), 200)
+  const { public_key: key } = await served.json()
+  assert.equal(Buffer.from(key, 'base64url').length, 65, 'an uncompressed P-256 point')
   await page.locator('[data-testid=push-card][data-state=off]').waitFor()
   assert.match(await page.getByTestId('push-card').textContent(), /接收新任务通知/)
+
+  // A server without a key (503) or without push (404): no switch to promise what cannot come.
+  for (const status of [503, 404]) {
+    await page.route('**/api/v1/push/vapid-public-key', (route) =>
+      route.fulfill({ status, contentType: 'application/problem+json', body: JSON.stringify({ status, title: 'no push' }) }),
+    )
+    await page.reload()
+    await page.getByTestId('duty-card').waitFor()
+    await page.waitForTimeout(300)
+    assert.equal(await page.getByTestId('push-card').count(), 0, `hidden on ${status}`)
+    await page.unroute('**/api/v1/push/vapid-public-key')
+  }
   await page.context().close()
 })
 
