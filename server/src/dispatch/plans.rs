@@ -332,6 +332,17 @@ pub async fn make_tasks(state: &AppState, day: NaiveDate) -> Result<i64, ApiErro
         .all(&state.db)
         .await?;
     let alert = Duration::minutes(state.settings.dispatch.missed_alert_minutes);
+    // The seniors of the day's plans, read in batches rather than one query per plan.
+    let mut senior_ids: Vec<i64> = plans.iter().filter(|p| runs_on(p, day)).map(|p| p.senior_id).collect();
+    senior_ids.sort_unstable();
+    senior_ids.dedup();
+    let mut seniors_by_id = std::collections::HashMap::with_capacity(senior_ids.len());
+    for chunk in senior_ids.chunks(1000) {
+        for s in seniors::Entity::find().filter(seniors::Column::Id.is_in(chunk.iter().copied())).all(&state.db).await?
+        {
+            seniors_by_id.insert(s.id, s);
+        }
+    }
     let mut made = 0;
     for plan in plans {
         // A suspension that has ended resumes the plan by itself.
@@ -346,7 +357,7 @@ pub async fn make_tasks(state: &AppState, day: NaiveDate) -> Result<i64, ApiErro
         if !runs_on(&plan, day) {
             continue;
         }
-        let Some(senior) = seniors::Entity::find_by_id(plan.senior_id).one(&state.db).await? else { continue };
+        let Some(senior) = seniors_by_id.get(&plan.senior_id) else { continue };
         if senior.status != "active" {
             continue;
         }

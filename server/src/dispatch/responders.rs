@@ -168,10 +168,13 @@ pub async fn load_all(db: &impl ConnectionTrait) -> Result<Vec<Entry>, ApiError>
     Ok(loaded.rows.iter().map(|r| entry_of(r, &loaded)).collect())
 }
 
-/// Re-reads one responder into the index (after a committed write).
-pub async fn refresh(state: &AppState, id: i64) -> Result<(), ApiError> {
-    let loaded = load(&state.db, Some(&[id])).await?;
-    if let Some(r) = loaded.rows.first() {
+/// Re-reads responders into the index (after a committed write), in one batch.
+pub async fn refresh(state: &AppState, ids: &[i64]) -> Result<(), ApiError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let loaded = load(&state.db, Some(ids)).await?;
+    for r in &loaded.rows {
         state.responders.upsert(entry_of(r, &loaded));
     }
     Ok(())
@@ -409,7 +412,7 @@ pub async fn create(state: &AppState, caller: &Caller, input: ResponderInput) ->
     )
     .await?;
     txn.commit().await?;
-    refresh(state, row.id).await?;
+    refresh(state, &[row.id]).await?;
     tracing::info!(responder.id = row.id, kind = %input.kind, "responder registered");
     Ok(row.id)
 }
@@ -456,7 +459,7 @@ pub async fn add_absence(
     )
     .await?;
     txn.commit().await?;
-    refresh(state, id).await?;
+    refresh(state, &[id]).await?;
     Ok(AbsenceView { id: row.id, starts_on: row.starts_on, ends_on: row.ends_on, reason: row.reason })
 }
 

@@ -86,9 +86,7 @@ pub async fn refresh_index(state: &AppState, since: DateTime<Utc>) -> Result<usi
         .into_tuple()
         .all(&state.db)
         .await?;
-    for id in &ids {
-        super::responders::refresh(state, *id).await?;
-    }
+    super::responders::refresh(state, &ids).await?;
     Ok(ids.len())
 }
 
