@@ -27,6 +27,7 @@ on_both_backends!(
     a_missed_daily_run_catches_up_when_the_server_starts,
     a_text_left_by_a_dead_sender_is_sent_once_its_lease_runs_out,
     a_queued_check_in_keeps_the_phones_time_and_counts_once,
+    bad_plans_bells_and_route_requests_name_the_field,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -795,4 +796,43 @@ async fn a_queued_check_in_keeps_the_phones_time_and_counts_once(backend: Backen
     assert_eq!(res.status(), 409);
     assert_eq!(problem(res).await["current_status"], "on_site");
     assert_eq!(event_kinds(&w.task(task).await).iter().filter(|k| *k == "check_in").count(), 1);
+}
+
+async fn bad_plans_bells_and_route_requests_name_the_field(backend: Backend) {
+    let w = world(backend).await;
+    let kitchen = canteen(&w).await;
+    meal_plan_for(&w, w.senior, kitchen).await;
+    let plans = format!("/api/v1/seniors/{}/plans", w.senior);
+    let base = json!({"kind": "meal_delivery", "weekdays": [1], "window_start": "11:00:00", "window_end": "12:30:00",
+        "starts_on": "2026-11-01", "station_id": kitchen, "details": {"diet": "soft"}});
+    for (change, field) in [
+        (json!({"weekdays": [8]}), "weekdays"),
+        (json!({"window_end": "10:00:00"}), "window_end"),
+        (json!({"station_id": null}), "station_id"),
+        (json!({"details": {}}), "details.diet"),
+        (json!({"kind": "emergency"}), "kind"),
+    ] {
+        let mut body = base.clone();
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let res = w.app.post_json(&plans, &w.worker, &body).await;
+        assert_eq!(res.status(), 422, "{field}");
+        let fields: Vec<Value> =
+            problem(res).await["errors"].as_array().unwrap().iter().map(|e| e["field"].clone()).collect();
+        assert!(fields.contains(&json!(field)), "{field}: {fields:?}");
+    }
+    assert_eq!(w.app.get_json(&plans, &w.worker).await.as_array().unwrap().len(), 1, "nothing stored");
+    let res = w.app.post_json("/api/v1/devices", &w.worker, &json!({"senior_id": 999999})).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "senior_id");
+    let res = w
+        .app
+        .get(&format!("/api/v1/routing/meals?station_id={kitchen}&date=tomorrow"))
+        .bearer_auth(&w.worker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "date");
 }
