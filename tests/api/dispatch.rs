@@ -28,6 +28,9 @@ on_both_backends!(
     a_text_left_by_a_dead_sender_is_sent_once_its_lease_runs_out,
     a_queued_check_in_keeps_the_phones_time_and_counts_once,
     bad_plans_bells_and_route_requests_name_the_field,
+    a_responders_stream_carries_only_their_tasks,
+    a_held_task_carries_the_contacts_and_a_courier_gets_the_round_in_order,
+    a_worker_makes_a_one_off_visit_and_it_is_offered,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -835,4 +838,164 @@ async fn bad_plans_bells_and_route_requests_name_the_field(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await["errors"][0]["field"], "date");
+}
+
+/// Reads a server-sent event stream for `for_ms` milliseconds.
+async fn read_stream(w: &World, token: &str, for_ms: u64) -> String {
+    let mut res = w.app.get("/api/v1/events?last_event_id=0").bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut text = String::new();
+    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(for_ms);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until, res.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
+async fn a_responders_stream_carries_only_their_tasks(backend: Backend) {
+    let w = world(backend).await;
+    let (_, near) = w.responder("near", "caregiver", &["emergency_response"], north(100.0)).await;
+    let (_, cook) = w.responder("cook", "volunteer", &["meal_delivery"], north(50.0)).await;
+    let key = w.bell().await;
+    let task = w.alarm(&key, "stream").await["task_id"].as_i64().unwrap();
+    let mine = read_stream(&w, &near, 1500).await;
+    let offered = mine
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .find(|e| e["task_id"] == task && e["kind"] == "offered")
+        .unwrap_or_else(|| panic!("the offer reaches the phone's stream: {mine}"));
+    assert_eq!(offered["task_kind"], "emergency");
+    for field in ["senior_id", "details", "community_id"] {
+        assert!(offered.get(field).is_none(), "{field} stays off the phone's stream: {offered}");
+    }
+    let theirs = read_stream(&w, &cook, 1500).await;
+    assert!(theirs.contains("linli events"), "the stream opened: {theirs}");
+    assert!(!theirs.contains("task_id"), "not offered, not held, not shown: {theirs}");
+    // Once accepted, what happens to the task next reaches the holder.
+    assert_eq!(w.app.post_json(&format!("/api/v1/tasks/{task}/accept"), &near, &json!({})).await.status(), 200);
+    let after = read_stream(&w, &near, 1500).await;
+    assert!(after.contains("\"kind\":\"accepted\""), "{after}");
+    let bell = w.app.get("/api/v1/events").bearer_auth(&key).send().await.unwrap();
+    assert_eq!(bell.status(), 403, "a bell has no stream");
+}
+
+async fn a_held_task_carries_the_contacts_and_a_courier_gets_the_round_in_order(backend: Backend) {
+    let w = world(backend).await;
+    w.add_contacts().await;
+    let (courier, token) = w.responder("courier", "volunteer", &["meal_delivery"], north(300.0)).await;
+    let (_, idle) = w.responder("idle", "volunteer", &["meal_delivery"], north(900.0)).await;
+    let kitchen = canteen(&w).await;
+    let mut seniors = vec![w.senior];
+    for (i, metres) in [600.0, 1200.0].into_iter().enumerate() {
+        let s = w.app.create_senior(w.community, &format!("街坊{i}")).await;
+        let (lat, lng) = north(metres);
+        w.app
+            .db
+            .execute_unprepared(&format!("UPDATE seniors SET latitude = {lat}, longitude = {lng} WHERE id = {s}"))
+            .await
+            .unwrap();
+        seniors.push(s);
+    }
+    for s in &seniors {
+        meal_plan_for(&w, *s, kitchen).await;
+    }
+    linli::jobs::run_now(&w.app.state, linli::jobs::Job::DailyTasks).await.unwrap();
+    let plan = w.app.get_json(&format!("/api/v1/routing/meals?station_id={kitchen}&date=2026-11-24"), &w.worker).await;
+    let ids: Vec<i64> = plan["sheets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["stops"].as_array().unwrap().iter().map(|x| x["task_id"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for id in &ids {
+        let version = w.task(*id).await["version"].clone();
+        let body = json!({"version": version, "reason": "今天由他送餐", "responder_id": courier});
+        let res = w.app.post_json(&format!("/api/v1/tasks/{id}/assign"), &w.worker, &body).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    }
+    // The held tasks carry whom to call besides the senior, in calling order.
+    let held = w.app.get_json("/api/v1/me/tasks", &token).await;
+    let home = held.as_array().unwrap().iter().find(|x| x["senior_id"] == w.senior).unwrap();
+    let names: Vec<&str> = home["contacts"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["大女儿", "小儿子"]);
+    assert_eq!(home["contacts"][0]["phone"], "13920005678");
+    let other = held.as_array().unwrap().iter().find(|x| x["senior_id"] != w.senior).unwrap();
+    assert_eq!(other["contacts"], json!([]));
+
+    let round = w.app.get_json("/api/v1/me/route-sheet?date=2026-11-24", &token).await;
+    let round = round.as_array().unwrap();
+    assert_eq!(round.len(), 1, "one canteen");
+    assert_eq!(round[0]["station_id"], kitchen);
+    assert_eq!(round[0]["couriers"], 1);
+    assert_eq!(round[0]["unplanned"], json!([]));
+    let stops: Vec<&Value> =
+        round[0]["sheets"].as_array().unwrap().iter().flat_map(|s| s["stops"].as_array().unwrap()).collect();
+    assert_eq!(stops.len(), 3);
+    let etas: Vec<&str> = stops.iter().map(|s| s["eta"].as_str().unwrap()).collect();
+    assert!(etas.windows(2).all(|p| p[0] <= p[1]), "in delivery order: {etas:?}");
+    let mut served: Vec<i64> = stops.iter().map(|s| s["senior_id"].as_i64().unwrap()).collect();
+    served.sort_unstable();
+    assert_eq!(served, seniors, "every meal held, once");
+    for stop in &stops {
+        assert_eq!(stop["visible"], true);
+        assert_ne!(stop["senior_name"], "");
+        assert_eq!(stop["diet"], "low_salt");
+    }
+    assert_eq!(w.app.get_json("/api/v1/me/route-sheet?date=2026-11-24", &idle).await, json!([]));
+    assert_eq!(w.app.get_json("/api/v1/me/route-sheet?date=2026-11-25", &token).await, json!([]));
+    let res = w.app.get("/api/v1/me/route-sheet?date=tomorrow").bearer_auth(&token).send().await.unwrap();
+    assert_eq!(problem(res).await["errors"][0]["field"], "date");
+}
+
+async fn a_worker_makes_a_one_off_visit_and_it_is_offered(backend: Backend) {
+    let w = world(backend).await;
+    let (nurse, token) = w.responder("nurse", "caregiver", &["nursing"], north(300.0)).await;
+    let assessment = json!({"barthel": {"feeding": 10, "bathing": 0, "grooming": 5, "dressing": 5, "bowels": 10,
+        "bladder": 10, "toilet_use": 5, "transfers": 10, "mobility": 10, "stairs": 0}, "spmsq_errors": 1});
+    let res = w.app.post_json(&format!("/api/v1/seniors/{}/assessments", w.senior), &w.worker, &assessment).await;
+    assert_eq!(res.status(), 201);
+    let good = json!({"senior_id": w.senior, "kind": "home_bed", "date": "2026-11-23", "window_start": "14:00:00",
+        "window_end": "16:00:00", "details": {"nursing_items": ["测血压", "换药"]}, "reason": "出院后第一天"});
+    let elsewhere = w.app.create_community("南营门社区").await;
+    let stranger = w.app.create_senior(elsewhere, "孙老伯").await;
+    let before = w.app.count("SELECT CAST(COUNT(*) AS BIGINT) FROM tasks").await;
+    for (change, field) in [
+        (json!({"kind": "emergency"}), "kind"),
+        (json!({"date": "2026-11-22"}), "date"),
+        (json!({"date": "2027-01-30"}), "date"),
+        (json!({"window_start": "08:00:00", "window_end": "09:30:00"}), "window_end"),
+        (json!({"window_end": "13:00:00"}), "window_end"),
+        (json!({"details": {}}), "details.nursing_items"),
+        (json!({"reason": ""}), "reason"),
+        (json!({"senior_id": stranger}), "senior_id"),
+    ] {
+        let mut body = good.clone();
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let res = w.app.post_json("/api/v1/tasks", &w.worker, &body).await;
+        assert_eq!(res.status(), 422, "{change}");
+        let p = problem(res).await;
+        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert!(fields.contains(&field), "{change}: {p}");
+    }
+    assert_eq!(w.app.count("SELECT CAST(COUNT(*) AS BIGINT) FROM tasks").await, before, "nothing stored");
+
+    let res = w.app.post_json("/api/v1/tasks", &w.worker, &good).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    let task: Value = res.json().await.unwrap();
+    let id = task["id"].as_i64().unwrap();
+    assert_eq!(task["status"], "offered");
+    assert_eq!(task["details"]["nursing_items"], json!(["测血压", "换药"]));
+    assert_eq!(w.offered_to(id).await, vec![nurse]);
+    let created = &w.task(id).await["events"][0];
+    assert_eq!(created["kind"], "created");
+    assert_eq!(created["details"]["reason"], "出院后第一天");
+    let offers = w.app.get_json("/api/v1/me/offers", &token).await;
+    assert_eq!(offers[0]["task_id"], id);
+    let caregiver = w.app.login_as(Role::Caregiver, &[]).await;
+    let res = w.app.post_json("/api/v1/tasks", &caregiver, &good).await;
+    assert_eq!(res.status(), 403);
 }

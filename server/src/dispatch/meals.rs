@@ -6,16 +6,17 @@
 //! cannot be served in their window, or within the ride limit, are listed with the
 //! reason.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime, Timelike};
-use entity::{seniors, stations, tasks, users};
+use entity::{responders, seniors, stations, tasks, users};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::candidates::speed_m_per_min;
+use super::index::Entry;
 use super::kinds::{Skill, TaskKind, TaskStatus, TravelMode};
 use crate::auth::{Caller, CommunityId, Role};
 use crate::error::ApiError;
@@ -35,6 +36,9 @@ pub struct SheetStop {
     pub senior_name: String,
     pub address: String,
     pub phone: String,
+    /// The home, for the courier's map link (only when `visible`).
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
     /// Planned arrival, local `HH:MM`.
     pub eta: String,
     pub window: String,
@@ -105,8 +109,6 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
         .order_by_asc(tasks::Column::Id)
         .all(&state.db)
         .await?;
-    let tz = state.settings.tz();
-    let settings = &state.settings.dispatch;
     let communities: Vec<i64> = {
         let mut c: Vec<i64> = meals.iter().map(|(t, _)| t.community_id).chain(station.community_id).collect();
         c.sort_unstable();
@@ -122,6 +124,57 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
         .collect();
     couriers.sort_by_key(|e| e.id);
     couriers.dedup_by_key(|e| e.id);
+    let visible =
+        |s: &seniors::Model| caller.role != Role::Worker || caller.sees_community(CommunityId(s.community_id));
+    route(state, station, date, meals, couriers, &visible).await
+}
+
+/// The caller's own round on `date`: the meals they hold, per canteen, in the order
+/// to deliver them (up to two trips), with everything needed at each door.
+pub async fn my_sheets(state: &AppState, me: &responders::Model, date: NaiveDate) -> Result<Vec<MealPlan>, ApiError> {
+    let held = TaskStatus::ACTIVE.iter().map(|s| s.as_str());
+    let meals = tasks::Entity::find()
+        .filter(tasks::Column::Kind.eq(TaskKind::MealDelivery.as_str()))
+        .filter(tasks::Column::AssigneeId.eq(me.id))
+        .filter(tasks::Column::ServiceDate.eq(date))
+        .filter(tasks::Column::Status.is_in(held))
+        .filter(tasks::Column::StationId.is_not_null())
+        .find_also_related(seniors::Entity)
+        .order_by_asc(tasks::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut by_station: BTreeMap<i64, Vec<(tasks::Model, Option<seniors::Model>)>> = BTreeMap::new();
+    for m in meals {
+        by_station.entry(m.0.station_id.unwrap_or_default()).or_default().push(m);
+    }
+    let couriers: Vec<Entry> = state.responders.get(me.id).into_iter().collect();
+    let stations: HashMap<i64, stations::Model> = stations::Entity::find()
+        .filter(stations::Column::Id.is_in(by_station.keys().copied()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut plans = Vec::with_capacity(by_station.len());
+    for (station_id, meals) in by_station {
+        let Some(station) = stations.get(&station_id) else { continue };
+        plans.push(route(state, station.clone(), date, meals, couriers.clone(), &|_| true).await?);
+    }
+    Ok(plans)
+}
+
+/// Splits `meals` among `couriers` with the solver; `visible` says whose name,
+/// address and phone the reader may see.
+async fn route(
+    state: &AppState,
+    station: stations::Model,
+    date: NaiveDate,
+    meals: Vec<(tasks::Model, Option<seniors::Model>)>,
+    couriers: Vec<Entry>,
+    visible: &(dyn Fn(&seniors::Model) -> bool + Sync),
+) -> Result<MealPlan, ApiError> {
+    let tz = state.settings.tz();
+    let settings = &state.settings.dispatch;
     let slowest = couriers
         .iter()
         .map(|e| e.travel_mode)
@@ -195,7 +248,7 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
                 .filter_map(|v| {
                     let (t, s) = by_id.get(&v.stop_id)?;
                     let s = s.as_ref()?;
-                    let visible = caller.role != Role::Worker || caller.sees_community(CommunityId(s.community_id));
+                    let visible = visible(s);
                     let shown = |text: &String| if visible { text.clone() } else { String::new() };
                     Some(SheetStop {
                         task_id: t.id,
@@ -204,6 +257,8 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
                         senior_name: shown(&s.name),
                         address: shown(&s.address),
                         phone: shown(&s.phone),
+                        latitude: visible.then_some(s.latitude),
+                        longitude: visible.then_some(s.longitude),
                         eta: hhmm(v.arrival.max(v.start)),
                         window: format!(
                             "{}-{}",
@@ -231,7 +286,7 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
             let name = by_id
                 .get(&u.stop_id)
                 .and_then(|m| m.1.as_ref())
-                .filter(|s| caller.role != Role::Worker || caller.sees_community(CommunityId(s.community_id)))
+                .filter(|s| visible(s))
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
             let reason =
@@ -243,11 +298,7 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
         for (t, s) in &meals {
             unplanned.push(UnplannedMeal {
                 task_id: t.id,
-                senior_name: s
-                    .as_ref()
-                    .filter(|s| caller.role != Role::Worker || caller.sees_community(CommunityId(s.community_id)))
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default(),
+                senior_name: s.as_ref().filter(|s| visible(s)).map(|s| s.name.clone()).unwrap_or_default(),
                 reason: reason.to_owned(),
             });
         }
@@ -255,7 +306,7 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
     sheets.sort_by_key(|s| (s.responder_id, s.trip));
     Ok(MealPlan {
         date,
-        station_id,
+        station_id: station.id,
         station_name: station.name,
         meals: meals.len(),
         couriers: couriers.len(),

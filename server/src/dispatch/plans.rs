@@ -162,29 +162,7 @@ pub async fn create(state: &AppState, caller: &Caller, senior_id: i64, input: Pl
     if input.ends_on.is_some_and(|e| e < input.starts_on) {
         errors.push(FieldError::new("ends_on", "invalid", "must not be before starts_on"));
     }
-    match input.kind {
-        TaskKind::MealDelivery => {
-            if input.details.diet.is_none() {
-                errors.push(FieldError::new("details.diet", "required", format!("one of {}", Diet::choices())));
-            }
-            match input.station_id {
-                None => errors.push(FieldError::new("station_id", "required", "name the canteen that cooks the meals")),
-                Some(id) => {
-                    let canteen = stations::Entity::find_by_id(id).one(&state.db).await?;
-                    if canteen.is_none_or(|s| s.kind != "canteen") {
-                        errors.push(FieldError::new("station_id", "unknown", "is not a canteen"));
-                    }
-                }
-            }
-        }
-        TaskKind::HomeBed if input.details.nursing_items.is_empty() => {
-            errors.push(FieldError::new("details.nursing_items", "required", "name the nursing items"));
-        }
-        TaskKind::Housekeeping if input.details.duration_minutes.is_none_or(|m| !(15..=480).contains(&m)) => {
-            errors.push(FieldError::new("details.duration_minutes", "invalid", "15 to 480 minutes"));
-        }
-        _ => {}
-    }
+    check_details(state, input.kind, input.station_id, &input.details, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -216,6 +194,133 @@ pub async fn create(state: &AppState, caller: &Caller, senior_id: i64, input: Pl
         .await?;
     txn.commit().await?;
     Ok(row.into())
+}
+
+/// What a service of `kind` must say: a meal its diet and canteen, a nursing visit
+/// its items, housekeeping its length.
+async fn check_details(
+    state: &AppState,
+    kind: TaskKind,
+    station_id: Option<i64>,
+    details: &PlanDetails,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    match kind {
+        TaskKind::MealDelivery => {
+            if details.diet.is_none() {
+                errors.push(FieldError::new("details.diet", "required", format!("one of {}", Diet::choices())));
+            }
+            match station_id {
+                None => errors.push(FieldError::new("station_id", "required", "name the canteen that cooks the meals")),
+                Some(id) => {
+                    let canteen = stations::Entity::find_by_id(id).one(&state.db).await?;
+                    if canteen.is_none_or(|s| s.kind != "canteen") {
+                        errors.push(FieldError::new("station_id", "unknown", "is not a canteen"));
+                    }
+                }
+            }
+        }
+        TaskKind::HomeBed if details.nursing_items.is_empty() => {
+            errors.push(FieldError::new("details.nursing_items", "required", "name the nursing items"));
+        }
+        TaskKind::Housekeeping if details.duration_minutes.is_none_or(|m| !(15..=480).contains(&m)) => {
+            errors.push(FieldError::new("details.duration_minutes", "invalid", "15 to 480 minutes"));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The body of `POST /api/v1/tasks`: one visit outside any plan (after a fall, a
+/// request by phone, a plan's extra day).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct OneOffInput {
+    pub senior_id: i64,
+    /// `meal_delivery`, `home_bed`, `housekeeping`, `bathing` or `companionship`.
+    pub kind: TaskKind,
+    /// The service day: today or up to 30 days ahead.
+    pub date: NaiveDate,
+    #[schema(value_type = String, example = "14:00")]
+    pub window_start: NaiveTime,
+    #[schema(value_type = String, example = "16:00")]
+    pub window_end: NaiveTime,
+    /// Meals: the canteen that cooks it.
+    pub station_id: Option<i64>,
+    #[serde(default)]
+    pub details: PlanDetails,
+    /// Why the visit is needed (kept in the task's history).
+    #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    pub reason: String,
+}
+
+/// Makes a one-off task and offers it like a planned one (worker, admin).
+pub async fn one_off(state: &AppState, caller: &Caller, input: OneOffInput) -> Result<tasks::Model, ApiError> {
+    let senior =
+        crate::registry::service::find_visible(&state.db, caller, input.senior_id).await.map_err(|e| match e {
+            ApiError::NotFound => ApiError::field("senior_id", "unknown", "no such senior in your communities"),
+            other => other,
+        })?;
+    let tz = state.settings.tz();
+    let now = state.clock.now();
+    let today = now.with_timezone(&tz).date_naive();
+    let mut errors = Vec::new();
+    if !input.kind.is_routine() {
+        errors.push(FieldError::new(
+            "kind",
+            "invalid",
+            "one-off tasks are meal_delivery, home_bed, housekeeping, bathing or companionship; a bell raises emergencies",
+        ));
+    }
+    if input.date < today || input.date > today + Duration::days(30) {
+        errors.push(FieldError::new("date", "invalid", "today or up to 30 days ahead"));
+    }
+    if input.window_end <= input.window_start {
+        errors.push(FieldError::new("window_end", "invalid", "must be after window_start"));
+    } else if local(tz, input.date, input.window_end) <= now {
+        errors.push(FieldError::new("window_end", "invalid", "the window has already passed"));
+    }
+    check_details(state, input.kind, input.station_id, &input.details, &mut errors).await?;
+    if senior.status != "active" {
+        errors.push(FieldError::new("senior_id", "inactive", "the senior is not active in the registry"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let (price, fee) = pricing(state, &senior, input.kind)?;
+    let window_start = local(tz, input.date, input.window_start);
+    let alert = Duration::minutes(state.settings.dispatch.missed_alert_minutes);
+    let txn = crate::db::begin_write(&state.db).await?;
+    let task = tasks::ActiveModel {
+        station_id: Set(input.station_id),
+        service_date: Set(Some(input.date)),
+        window_start: Set(Some(window_start)),
+        window_end: Set(Some(local(tz, input.date, input.window_end))),
+        next_deadline_at: Set(Some(window_start + alert)),
+        fee_fen: Set(fee),
+        price_fen: Set(price),
+        details: Set(serde_json::to_value(&input.details).unwrap_or_default()),
+        ..super::tasks::new_row(input.kind, senior.id, senior.community_id, now)
+    }
+    .insert(&txn)
+    .await?;
+    event(
+        &txn,
+        task.id,
+        "created",
+        None,
+        Some(TaskStatus::Created),
+        Actor::of(caller),
+        Note::details(json!({"one_off": true, "reason": input.reason.trim()})),
+        now,
+    )
+    .await?;
+    audit::record(&txn, &state.clock, caller, audit::Entry::new("task.create", "task", Some(task.id.to_string())))
+        .await?;
+    offer_to_best(state, &txn, &task, now).await?;
+    txn.commit().await?;
+    state.events.notify_waiters();
+    let task = tasks::Entity::find_by_id(task.id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+    Ok(task)
 }
 
 /// The body of `POST /api/v1/plans/{id}/suspend`.

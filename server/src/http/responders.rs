@@ -1,9 +1,11 @@
 //! `/api/v1/responders`, `/api/v1/me/...` (a responder's own duty, position, offers
 //! and tasks) and `/api/v1/seniors/{id}/candidates`.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{seniors, task_offers, tasks};
+use entity::{contacts, seniors, task_offers, tasks};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +15,7 @@ use validator::Validate;
 use crate::auth::{Caller, Role};
 use crate::dispatch::candidates::{self, Candidate, Excluded, Need, When};
 use crate::dispatch::kinds::{TaskKind, TaskStatus};
+use crate::dispatch::meals::MealPlan;
 use crate::dispatch::responders::{
     self as service, AbsenceInput, AbsenceView, LocationAck, LocationInput, ResponderInput, ResponderView,
 };
@@ -30,6 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(report_location)
         .service(my_offers)
         .service(my_tasks)
+        .service(my_route_sheet)
         .service(senior_candidates);
 }
 
@@ -256,6 +260,18 @@ pub struct MyTask {
     pub details: serde_json::Value,
     pub check_in_at: Option<DateTime<Utc>>,
     pub check_out_at: Option<DateTime<Utc>>,
+    /// Whom to call besides the senior, in calling order.
+    pub contacts: Vec<MyContact>,
+}
+
+/// A family member or neighbour to call about a task's senior.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyContact {
+    pub name: String,
+    pub relation: String,
+    pub phone: String,
+    /// Holds a key to the home.
+    pub is_keyholder: bool,
 }
 
 /// The tasks the caller holds and has not finished (caregiver, volunteer).
@@ -276,11 +292,27 @@ async fn my_tasks(state: web::Data<AppState>, caller: Caller) -> Result<web::Jso
         .order_by_asc(tasks::Column::WindowStart)
         .all(&state.db)
         .await?;
+    let mut contacts: HashMap<i64, Vec<MyContact>> = HashMap::new();
+    for c in contacts::Entity::find()
+        .filter(contacts::Column::SeniorId.is_in(rows.iter().map(|(t, _)| t.senior_id)))
+        .order_by_asc(contacts::Column::CallOrder)
+        .order_by_asc(contacts::Column::Id)
+        .all(&state.db)
+        .await?
+    {
+        contacts.entry(c.senior_id).or_default().push(MyContact {
+            name: c.name,
+            relation: c.relation,
+            phone: c.phone,
+            is_keyholder: c.is_keyholder,
+        });
+    }
     Ok(web::Json(
         rows.into_iter()
             .filter_map(|(t, s)| {
                 let s = s?;
                 Some(MyTask {
+                    contacts: contacts.remove(&s.id).unwrap_or_default(),
                     task_id: t.id,
                     kind: t.kind,
                     status: t.status,
@@ -300,6 +332,33 @@ async fn my_tasks(state: web::Data<AppState>, caller: Caller) -> Result<web::Jso
             })
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RouteSheetQuery {
+    /// The service day (YYYY-MM-DD); today by default.
+    pub date: Option<NaiveDate>,
+}
+
+/// The caller's meal round for a day: the meals they hold, per canteen, in delivery
+/// order with arrival times, diet and allergies (caregiver, volunteer).
+#[utoipa::path(
+    tag = "dispatch",
+    params(RouteSheetQuery),
+    responses((status = 200, body = Vec<MealPlan>)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/me/route-sheet")]
+async fn my_route_sheet(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<RouteSheetQuery>,
+) -> Result<web::Json<Vec<MealPlan>>, ApiError> {
+    caller.allow(RESPONDERS)?;
+    let me = service::of_caller(&state.db, &caller).await?;
+    let date = query.0.date.unwrap_or_else(|| state.clock.now().with_timezone(&state.settings.tz()).date_naive());
+    Ok(web::Json(crate::dispatch::meals::my_sheets(&state, &me, date).await?))
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]

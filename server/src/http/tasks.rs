@@ -10,7 +10,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::auth::{Caller, Role};
+use crate::dispatch::events::Audience;
 use crate::dispatch::kinds::{TaskKind, TaskStatus};
+use crate::dispatch::plans::OneOffInput;
 use crate::dispatch::tasks::{self as service, CompleteInput, FailInput, Position, TaskView, WorkerAction};
 use crate::dispatch::welfare::{self, ResolveInput};
 use crate::error::{ApiError, Problem};
@@ -20,6 +22,7 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_tasks)
+        .service(create_task)
         .service(events)
         .service(get_task)
         .service(accept)
@@ -107,7 +110,9 @@ pub struct EventsQuery {
 }
 
 /// Server-sent events of the caller's communities: every task transition, offer,
-/// escalation and alert (worker, admin). Reconnect with `Last-Event-ID` to resume.
+/// escalation and alert (worker, admin). A caregiver or volunteer gets the events of
+/// the tasks offered to them or held by them, with ids and statuses only.
+/// Reconnect with `Last-Event-ID` to resume.
 #[utoipa::path(
     tag = "dispatch",
     params(EventsQuery),
@@ -121,13 +126,18 @@ async fn events(
     req: HttpRequest,
     query: Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow(STAFF)?;
+    let audience = if caller.allow(RESPONDERS).is_ok() {
+        Audience::Responder(crate::dispatch::responders::of_caller(&state.db, &caller).await?.id)
+    } else {
+        caller.allow(STAFF)?;
+        Audience::Staff(caller)
+    };
     let header = req.headers().get("Last-Event-ID").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
     let after = match header.or(query.0.last_event_id) {
         Some(id) => id,
         None => crate::dispatch::events::latest_id(&state).await?,
     };
-    let stream = crate::dispatch::events::stream(state.get_ref().clone(), caller, after);
+    let stream = crate::dispatch::events::stream(state.get_ref().clone(), audience, after);
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
@@ -292,6 +302,25 @@ async fn fail(
     caller.allow(RESPONDERS)?;
     let task = service::fail(&state, &caller, id.into_inner(), body.0).await?;
     viewed(&state, task).await
+}
+
+/// A one-off visit outside any plan (worker, admin): made now and offered to the best
+/// candidate, like a planned task.
+#[utoipa::path(
+    tag = "dispatch",
+    request_body = OneOffInput,
+    responses((status = 201, body = TaskView), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/tasks")]
+async fn create_task(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<OneOffInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(STAFF)?;
+    let task = crate::dispatch::plans::one_off(&state, &caller, body.0).await?;
+    Ok(HttpResponse::Created().json(service::view(&state.db, task).await?))
 }
 
 /// Assign or reassign by hand, with the reason (worker, admin). Send the version read.
