@@ -160,7 +160,9 @@ export interface paths {
         };
         /**
          * Server-sent events of the caller's communities: every task transition, offer,
-         *     escalation and alert (worker, admin). Reconnect with `Last-Event-ID` to resume.
+         *     escalation and alert (worker, admin). A caregiver or volunteer gets the events of
+         *     the tasks offered to them or held by them, with ids and statuses only.
+         *     Reconnect with `Last-Event-ID` to resume.
          */
         get: operations["events"];
         put?: never;
@@ -271,6 +273,26 @@ export interface paths {
         };
         /** The calling caregiver's or volunteer's own responder record. */
         get: operations["me_responder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/route-sheet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's meal round for a day: the meals they hold, per canteen, in delivery
+         *     order with arrival times, diet and allergies (caregiver, volunteer).
+         */
+        get: operations["my_route_sheet"];
         put?: never;
         post?: never;
         delete?: never;
@@ -801,7 +823,11 @@ export interface paths {
          */
         get: operations["list_tasks"];
         put?: never;
-        post?: never;
+        /**
+         * A one-off visit outside any plan (worker, admin): made now and offered to the best
+         *     candidate, like a planned task.
+         */
+        post: operations["create_task"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1572,6 +1598,14 @@ export interface components {
         };
         /** @enum {string} */
         MetricName: "haversine" | "euclidean";
+        /** @description A family member or neighbour to call about a task's senior. */
+        MyContact: {
+            /** @description Holds a key to the home. */
+            is_keyholder: boolean;
+            name: string;
+            phone: string;
+            relation: string;
+        };
         /** @description An open offer: enough to decide, nothing personal until accepted. */
         MyOffer: {
             /** Format: int64 */
@@ -1599,6 +1633,8 @@ export interface components {
             check_in_at?: string | null;
             /** Format: date-time */
             check_out_at?: string | null;
+            /** @description Whom to call besides the senior, in calling order. */
+            contacts: components["schemas"]["MyContact"][];
             details: Record<string, never>;
             kind: string;
             /** Format: double */
@@ -1631,6 +1667,33 @@ export interface components {
             /** Format: int32 */
             round: number;
             status: string;
+        };
+        /**
+         * @description The body of `POST /api/v1/tasks`: one visit outside any plan (after a fall, a
+         *     request by phone, a plan's extra day).
+         */
+        OneOffInput: {
+            /**
+             * Format: date
+             * @description The service day: today or up to 30 days ahead.
+             */
+            date: string;
+            details?: components["schemas"]["PlanDetails"];
+            /** @description `meal_delivery`, `home_bed`, `housekeeping`, `bathing` or `companionship`. */
+            kind: components["schemas"]["TaskKind"];
+            /** @description Why the visit is needed (kept in the task's history). */
+            reason: string;
+            /** Format: int64 */
+            senior_id: number;
+            /**
+             * Format: int64
+             * @description Meals: the canteen that cooks it.
+             */
+            station_id?: number | null;
+            /** @example 16:00 */
+            window_end: string;
+            /** @example 14:00 */
+            window_start: string;
         };
         /** @description The 360° view: everything a worker needs when the phone rings. */
         Overview: {
@@ -2143,6 +2206,13 @@ export interface components {
             diet?: string | null;
             /** @description Planned arrival, local `HH:MM`. */
             eta: string;
+            /**
+             * Format: double
+             * @description The home, for the courier's map link (only when `visible`).
+             */
+            latitude?: number | null;
+            /** Format: double */
+            longitude?: number | null;
             phone: string;
             /** Format: int64 */
             senior_id: number;
@@ -2980,6 +3050,28 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_route_sheet: {
+        parameters: {
+            query?: {
+                /** @description The service day (YYYY-MM-DD); today by default. */
+                date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MealPlan"][];
                 };
             };
         };
@@ -4247,6 +4339,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_TaskView"];
+                };
+            };
+        };
+    };
+    create_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OneOffInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -7,15 +7,18 @@
 import { ref } from 'vue'
 import { get, update } from 'idb-keyval'
 import { api, ApiProblem, unwrap, type FailureReason, type Task } from '../api/client'
+import type { components } from '../api/schema'
 import { store } from './store'
 
 export type Fix = { latitude: number; longitude: number; accuracy_m: number | null }
+/** Vital signs taken at a nursing visit; kept on the phone only until they are sent. */
+export type Vitals = components['schemas']['Vitals']
 
 /** What the responder did; a check-in or check-out carries the position taken at the tap. */
 export type Action =
   | { kind: 'start' }
   | { kind: 'check_in' | 'check_out'; fix: Fix }
-  | { kind: 'complete'; outcome: string; notes: string | null }
+  | { kind: 'complete'; outcome: string; notes: string | null; vitals?: Vitals | null }
   | { kind: 'fail'; reason: FailureReason; notes: string | null }
 
 export type Queued = Action & {
@@ -85,7 +88,7 @@ export async function send(taskId: number, a: Action, at?: string): Promise<Task
     case 'check_out':
       return unwrap(await api.POST('/api/v1/tasks/{id}/check-out', { params: { path }, body: { ...a.fix, recorded_at: at }, signal }))
     case 'complete':
-      return unwrap(await api.POST('/api/v1/tasks/{id}/complete', { params: { path }, body: { outcome: a.outcome, notes: a.notes }, signal }))
+      return unwrap(await api.POST('/api/v1/tasks/{id}/complete', { params: { path }, body: { outcome: a.outcome, notes: a.notes, vitals: a.vitals ?? null }, signal }))
     case 'fail':
       return unwrap(await api.POST('/api/v1/tasks/{id}/fail', { params: { path }, body: { reason: a.reason, notes: a.notes }, signal }))
   }

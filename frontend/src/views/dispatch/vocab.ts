@@ -151,5 +151,23 @@ export function detailLines(details: unknown, t: Translate, label: Label): strin
   if (items.length) out.push(t('serviceDetail.items', { v: items.join('、') }))
   if (typeof d.duration_minutes === 'number' && d.duration_minutes > 0) out.push(t('serviceDetail.duration', { n: d.duration_minutes }))
   else if (typeof d.hours === 'number' && d.hours > 0) out.push(t('serviceDetail.hours', { n: d.hours }))
+  const vitals = vitalsLine(d.vitals, t)
+  if (vitals) out.push(vitals)
   return out
+}
+
+/** The vital signs taken at a nursing visit, on one line; '' when none were taken. */
+export function vitalsLine(value: unknown, t: Translate): string {
+  if (!value || typeof value !== 'object') return ''
+  const v = value as Record<string, unknown>
+  const num = (k: string) => (typeof v[k] === 'number' ? (v[k] as number) : null)
+  const parts: string[] = []
+  const sys = num('systolic')
+  const dia = num('diastolic')
+  if (sys !== null || dia !== null) parts.push(t('serviceDetail.bp', { sys: sys ?? '–', dia: dia ?? '–' }))
+  for (const k of ['pulse', 'temperature', 'spo2', 'glucose']) {
+    const n = num(k)
+    if (n !== null) parts.push(t(`serviceDetail.${k}`, { n }))
+  }
+  return parts.length ? t('serviceDetail.vitals', { v: parts.join(' · ') }) : ''
 }
