@@ -31,6 +31,7 @@ on_both_backends!(
     a_responders_stream_carries_only_their_tasks,
     a_held_task_carries_the_contacts_and_a_courier_gets_the_round_in_order,
     a_worker_makes_a_one_off_visit_and_it_is_offered,
+    publishing_the_rounds_gives_each_free_meal_to_its_courier_once,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -998,4 +999,90 @@ async fn a_worker_makes_a_one_off_visit_and_it_is_offered(backend: Backend) {
     let caregiver = w.app.login_as(Role::Caregiver, &[]).await;
     let res = w.app.post_json("/api/v1/tasks", &caregiver, &good).await;
     assert_eq!(res.status(), 403);
+}
+
+async fn publishing_the_rounds_gives_each_free_meal_to_its_courier_once(backend: Backend) {
+    let w = world(backend).await;
+    let (a, token_a) = w.responder("courier-a", "caregiver", &["meal_delivery"], north(200.0)).await;
+    let (b, token_b) = w.responder("courier-b", "volunteer", &["meal_delivery"], north(400.0)).await;
+    let kitchen = canteen(&w).await;
+    let mut seniors = vec![w.senior];
+    for i in 0..5 {
+        seniors.push(w.app.create_senior(w.community, &format!("食客{i}")).await);
+    }
+    for s in &seniors {
+        meal_plan_for(&w, *s, kitchen).await;
+    }
+    linli::jobs::run_now(&w.app.state, linli::jobs::Job::DailyTasks).await.unwrap();
+    // One meal is already accepted from its offer: publishing leaves it with its courier.
+    let offers = w.app.get_json("/api/v1/me/offers", &token_a).await;
+    let (held, holder_token, holder) = match offers.as_array().unwrap().first() {
+        Some(o) => (o["task_id"].as_i64().unwrap(), &token_a, a),
+        None => (w.app.get_json("/api/v1/me/offers", &token_b).await[0]["task_id"].as_i64().unwrap(), &token_b, b),
+    };
+    let res = w.app.post_json(&format!("/api/v1/tasks/{held}/accept"), holder_token, &json!({})).await;
+    assert_eq!(res.status(), 200);
+
+    let body = json!({"station_id": kitchen, "date": "2026-11-24"});
+    let res = w.app.post_json("/api/v1/routing/meals/publish", &w.worker, &body).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    let published: Value = res.json().await.unwrap();
+    assert_eq!(published["assigned"], 5);
+    assert_eq!(published["kept"], 1);
+    let sheets = published["plan"]["sheets"].as_array().unwrap();
+    let couriers: std::collections::BTreeSet<i64> = sheets
+        .iter()
+        .filter(|s| s["stops"].as_array().unwrap().iter().any(|x| x["task_id"] != held))
+        .map(|s| s["responder_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(published["notified"], couriers.len());
+    for sheet in sheets {
+        for stop in sheet["stops"].as_array().unwrap() {
+            let id = stop["task_id"].as_i64().unwrap();
+            let task = w.task(id).await;
+            assert_eq!(task["status"], "accepted");
+            let expected = if id == held { holder } else { sheet["responder_id"].as_i64().unwrap() };
+            assert_eq!(task["assignee_id"], expected, "meal {id}");
+            if id != held {
+                let assigned = task["events"].as_array().unwrap().iter().find(|e| e["kind"] == "assigned").unwrap();
+                assert_eq!(assigned["details"]["route"]["eta"], stop["eta"]);
+                assert!(
+                    task["offers"].as_array().unwrap().iter().all(|o| o["status"] != "open"),
+                    "no offer of a published meal stays open: {}",
+                    task["offers"]
+                );
+            }
+        }
+    }
+    let pushes = "SELECT CAST(COUNT(*) AS BIGINT) FROM outbox WHERE channel = 'push' AND kind = 'route_sheet'";
+    assert_eq!(w.app.count(pushes).await, couriers.len() as i64);
+    // Each courier's own round now holds their meals.
+    let mut on_rounds = 0;
+    for token in [&token_a, &token_b] {
+        let round = w.app.get_json("/api/v1/me/route-sheet?date=2026-11-24", token).await;
+        on_rounds += round
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["sheets"].as_array().unwrap())
+            .map(|s| s["stops"].as_array().unwrap().len())
+            .sum::<usize>();
+    }
+    assert_eq!(on_rounds, 6);
+
+    // Publishing again changes nothing and tells nobody again.
+    let again: Value = w.app.post_json("/api/v1/routing/meals/publish", &w.worker, &body).await.json().await.unwrap();
+    assert_eq!(again["assigned"], 0);
+    assert_eq!(again["kept"], 6);
+    assert_eq!(w.app.count(pushes).await, couriers.len() as i64);
+
+    let elsewhere = w.app.create_community("南营门社区").await;
+    let other = w.app.login_as(Role::Worker, &[elsewhere]).await;
+    assert_eq!(w.app.post_json("/api/v1/routing/meals/publish", &other, &body).await.status(), 404);
+    let res = w
+        .app
+        .post_json("/api/v1/routing/meals/publish", &w.worker, &json!({"station_id": kitchen, "date": "soon"}))
+        .await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "date");
+    assert_eq!(w.app.post_json("/api/v1/routing/meals/publish", &token_a, &body).await.status(), 403);
 }

@@ -11,13 +11,17 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime, Timelike};
 use entity::{responders, seniors, stations, tasks, users};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::candidates::speed_m_per_min;
 use super::index::Entry;
 use super::kinds::{Skill, TaskKind, TaskStatus, TravelMode};
+use super::notify::{self, Urgency};
+use super::tasks::{Actor, Note, status_of, transition, withdraw_offers};
+use crate::audit;
 use crate::auth::{Caller, CommunityId, Role};
 use crate::error::ApiError;
 use crate::routing::{self, Metric, Options, Point, Problem, ProblemSpec, Stop, VehicleType};
@@ -127,6 +131,77 @@ pub async fn plan(state: &AppState, caller: &Caller, station_id: i64, date: Naiv
     let visible =
         |s: &seniors::Model| caller.role != Role::Worker || caller.sees_community(CommunityId(s.community_id));
     route(state, station, date, meals, couriers, &visible).await
+}
+
+/// What publishing a canteen's rounds did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Published {
+    /// The rounds as planned and published.
+    pub plan: MealPlan,
+    /// Meals given now to the courier of their sheet.
+    pub assigned: usize,
+    /// Meals left as they were: already held, changed meanwhile, or outside the
+    /// caller's communities.
+    pub kept: usize,
+    /// Couriers sent their round by push.
+    pub notified: usize,
+}
+
+/// Plans the canteen's rounds and gives each meal nobody holds yet to the courier of
+/// its sheet, in one transaction, with one push per courier (worker, admin). A meal
+/// taken meanwhile is kept by whoever took it; publishing again changes nothing.
+pub async fn publish(
+    state: &AppState,
+    caller: &Caller,
+    station_id: i64,
+    date: NaiveDate,
+) -> Result<Published, ApiError> {
+    let plan = plan(state, caller, station_id, date).await?;
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let (mut assigned, mut kept) = (0, 0);
+    let mut per_courier: BTreeMap<i64, usize> = BTreeMap::new();
+    for sheet in &plan.sheets {
+        for (seq, stop) in sheet.stops.iter().enumerate() {
+            let task = tasks::Entity::find_by_id(stop.task_id).one(&txn).await?;
+            let Some(task) = task.filter(|t| stop.visible && t.assignee_id.is_none()) else {
+                kept += 1;
+                continue;
+            };
+            if !matches!(status_of(&task), TaskStatus::Created | TaskStatus::Offered | TaskStatus::Escalated) {
+                kept += 1;
+                continue;
+            }
+            let route = json!({"trip": sheet.trip, "seq": seq + 1, "eta": stop.eta});
+            let note = Note::details(json!({"responder_id": sheet.responder_id, "route": route}));
+            let taken =
+                transition(&txn, &task, TaskStatus::Accepted, "assigned", Actor::of(caller), note, now, |row| {
+                    row.assignee_id = Set(Some(sheet.responder_id));
+                })
+                .await;
+            match taken {
+                Ok(_) => {
+                    withdraw_offers(&txn, task.id, None, "route_published", now).await?;
+                    assigned += 1;
+                    *per_courier.entry(sheet.responder_id).or_default() += 1;
+                }
+                // Accepted or changed by someone else since the plan was read.
+                Err(ApiError::Conflict { .. }) => kept += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    for (responder_id, meals) in &per_courier {
+        let Some(courier) = state.responders.get(*responder_id) else { continue };
+        let payload = json!({"date": date, "station_id": station_id, "meals": meals});
+        let topic = format!("route-{station_id}-{date}");
+        notify::push(&txn, courier.user_id, "route_sheet", &topic, payload, Urgency::Normal, now).await?;
+    }
+    let entry = audit::Entry::new("meals.publish", "station", Some(station_id.to_string()));
+    audit::record(&txn, &state.clock, caller, entry.reason(format!("{date}: {assigned} meals"))).await?;
+    txn.commit().await?;
+    state.events.notify_waiters();
+    Ok(Published { plan, assigned, kept, notified: per_courier.len() })
 }
 
 /// The caller's own round on `date`: the meals they hold, per canteen, in the order

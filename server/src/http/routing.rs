@@ -16,14 +16,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::auth::{Caller, Role};
-use crate::dispatch::meals::MealPlan;
+use crate::dispatch::meals::{MealPlan, Published};
 use crate::error::{ApiError, FieldError, Problem as ProblemJson};
 use crate::http::extract::{Json, Query};
 use crate::routing::{self, Metric, Options, Point, Problem, ProblemSpec, Stop, VehicleType};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(solve).service(meal_routes).service(list_stations);
+    cfg.service(solve).service(meal_routes).service(publish_meal_routes).service(list_stations);
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
@@ -52,6 +52,33 @@ async fn meal_routes(
 ) -> Result<web::Json<MealPlan>, ApiError> {
     caller.allow(&[Role::Admin, Role::Worker])?;
     Ok(web::Json(crate::dispatch::meals::plan(&state, &caller, query.0.station_id, query.0.date).await?))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct PublishInput {
+    /// The canteen.
+    pub station_id: i64,
+    /// The service day (YYYY-MM-DD).
+    pub date: NaiveDate,
+}
+
+/// Publish a canteen's rounds for a day: each meal nobody holds goes to the courier
+/// of its sheet, and each courier gets a push (worker, admin). Publishing again
+/// leaves what is held alone.
+#[utoipa::path(
+    tag = "dispatch",
+    request_body = PublishInput,
+    responses((status = 200, body = Published), (status = 404, body = ProblemJson, content_type = "application/problem+json")),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/routing/meals/publish")]
+async fn publish_meal_routes(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<PublishInput>,
+) -> Result<web::Json<Published>, ApiError> {
+    caller.allow(&[Role::Admin, Role::Worker])?;
+    Ok(web::Json(crate::dispatch::meals::publish(&state, &caller, body.0.station_id, body.0.date).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
