@@ -133,6 +133,21 @@ test("a worker plans today's meal rounds of their canteen and prints one sheet p
   await shot(page, 'route-sheets-print')
   await page.emulateMedia({ media: 'screen' })
   assert.ok(await page.getByTestId('side-menu').isVisible())
+
+  // Publishing gives every meal on a sheet to its courier, and says how many.
+  await page.getByTestId('routes-publish').click()
+  await page.locator('.el-message-box').getByRole('button', { name: '发布给送餐员' }).click()
+  const message = page.locator('.el-message--success')
+  await message.waitFor()
+  assert.match(await message.textContent(), /已派出 \d+ 份餐，\d+ 份保持原样，已通知 \d+ 位送餐员/)
+  const planned = await (await page.request.get(`${BASE}/api/v1/routing/meals?station_id=${canteens[0].id}&date=${today}`)).json()
+  for (const sheet of planned.sheets) {
+    // Meals of other communities on the same round are theirs to publish.
+    for (const stop of sheet.stops.filter((x) => x.visible)) {
+      const task = await (await page.request.get(`${BASE}/api/v1/tasks/${stop.task_id}`)).json()
+      assert.ok(task.assignee_id !== null && ['accepted', 'en_route', 'on_site', 'completed'].includes(task.status), `meal ${stop.task_id}: ${task.status}`)
+    }
+  }
   await page.context().close()
 })
 

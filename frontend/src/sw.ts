@@ -89,6 +89,8 @@ interface Push {
   distance_m?: number
   reason?: string
   text?: string
+  date?: string
+  meals?: number
 }
 
 /** Notification options Chrome and Firefox take beyond the typed ones. */
@@ -148,6 +150,12 @@ async function show(p: Push): Promise<void> {
     }
     case 'assigned':
       return self.registration.showNotification(w.assigned, { ...base, body: fill(w.assignedBody, { kind }), renotify: true } as ShowOptions)
+    case 'route_sheet':
+      return self.registration.showNotification(w.routeSheet, {
+        ...base,
+        tag: `route-${p.date ?? ''}`,
+        body: fill(w.routeSheetBody, { date: (p.date ?? '').slice(5), n: String(p.meals ?? '') }),
+      } as ShowOptions)
     case 'alarm':
       return self.registration.showNotification(w.alarm, { ...base, body: kind, renotify: true, requireInteraction: true } as ShowOptions)
     default:
@@ -166,14 +174,14 @@ self.addEventListener('push', (event) => {
   event.waitUntil(Promise.all([show(p), tellPages(p)]))
 })
 
-/** Opens the app at the task: the open window if there is one, else a new one. */
-async function openApp(taskId: number | null): Promise<void> {
-  const url = taskId ? `/app?task=${taskId}` : '/app'
+/** Opens the app at the task (or a tab): the open window if there is one, else a new one. */
+async function openApp(taskId: number | null, tab?: string): Promise<void> {
+  const url = taskId ? `/app?task=${taskId}` : tab ? `/app?tab=${tab}` : '/app'
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
   const app = windows.find((c) => new URL(c.url).pathname.startsWith('/app'))
   if (app) {
     await app.focus()
-    app.postMessage({ type: 'open-task', task_id: taskId })
+    app.postMessage(tab && !taskId ? { type: 'open-tab', tab } : { type: 'open-task', task_id: taskId })
     return
   }
   const other = windows[0]
@@ -199,6 +207,7 @@ async function answer(taskId: number, which: 'accept' | 'decline'): Promise<'ok'
 }
 
 async function onClick(action: string, type: string, taskId: number | null): Promise<void> {
+  if (type === 'route_sheet') return openApp(null, 'round')
   if (type !== 'offer' || !taskId || (action !== 'accept' && action !== 'decline')) return openApp(taskId)
   const result = await answer(taskId, action)
   if (action === 'decline' && result !== 'failed') return

@@ -469,6 +469,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/routing/meals/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a canteen's rounds for a day: each meal nobody holds goes to the courier
+         *     of its sheet, and each courier gets a push (worker, admin). Publishing again
+         *     leaves what is held alone.
+         */
+        post: operations["publish_meal_routes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/solve": {
         parameters: {
             query?: never;
@@ -1993,6 +2014,32 @@ export interface components {
             /** @description A URI naming the kind of problem; stable, usable as a code. */
             type: string;
         };
+        PublishInput: {
+            /**
+             * Format: date
+             * @description The service day (YYYY-MM-DD).
+             */
+            date: string;
+            /**
+             * Format: int64
+             * @description The canteen.
+             */
+            station_id: number;
+        };
+        /** @description What publishing a canteen's rounds did. */
+        Published: {
+            /** @description Meals given now to the courier of their sheet. */
+            assigned: number;
+            /**
+             * @description Meals left as they were: already held, changed meanwhile, or outside the
+             *     caller's communities.
+             */
+            kept: number;
+            /** @description Couriers sent their round by push. */
+            notified: number;
+            /** @description The rounds as planned and published. */
+            plan: components["schemas"]["MealPlan"];
+        };
         Readiness: {
             database: boolean;
             migrations_current: boolean;
@@ -3380,6 +3427,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MealPlan"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    publish_meal_routes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Published"];
                 };
             };
             404: {
