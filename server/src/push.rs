@@ -487,10 +487,10 @@ async fn record_depth(state: &AppState) {
 /// slow push service never delays an escalation.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
+            // A state change on this instance (an offer, an escalation) wakes the
+            // sender at once; rows written by other instances wait at most a second.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), state.events.notified()).await;
             if let Err(e) = deliver(&state, 100).await {
                 tracing::warn!(error = %e, "push delivery failed; retried next tick");
             }
