@@ -759,6 +759,7 @@ pub async fn complete(
             .exec(&txn)
             .await?;
     }
+    crate::timebank::earning::on_completed(state, &txn, &task, now).await?;
     txn.commit().await?;
     state.events.notify_waiters();
     Ok(task)
@@ -791,6 +792,7 @@ pub async fn fail(state: &AppState, caller: &Caller, id: i64, input: FailInput) 
     if kind_of(&task) == TaskKind::MealDelivery && input.reason == FailureReason::NotHome {
         super::welfare::open(state, &txn, &task, now).await?;
     }
+    crate::timebank::redemption::release_for_task(&txn, id, now).await?;
     txn.commit().await?;
     state.events.notify_waiters();
     Ok(task)
@@ -905,6 +907,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: i64, input: WorkerAct
     )
     .await?;
     withdraw_offers(&txn, id, None, "cancelled", now).await?;
+    crate::timebank::redemption::release_for_task(&txn, id, now).await?;
     audit::record(
         &txn,
         &state.clock,
