@@ -330,6 +330,11 @@ pub struct TaskView {
     pub details: Value,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Who confirmed the visit took place (time bank), when, and on whose word:
+    /// `senior`, `family` or `worker`.
+    pub confirmed_by: Option<i64>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub confirmation_source: Option<String>,
     pub version: i32,
     pub events: Vec<TaskEventView>,
     pub offers: Vec<OfferView>,
@@ -360,6 +365,9 @@ pub fn summary(t: tasks::Model) -> TaskView {
         details: t.details,
         created_at: t.created_at,
         completed_at: t.completed_at,
+        confirmed_by: t.confirmed_by,
+        confirmed_at: t.confirmed_at,
+        confirmation_source: t.confirmation_source,
         version: t.version,
         events: Vec::new(),
         offers: Vec::new(),
