@@ -652,14 +652,25 @@ async fn a_booking_reserves_settles_on_completion_and_releases_on_cancel(backend
         .post_json(&format!("/api/v1/timebank/relatives/{link}/decide"), &w.worker, &json!({"approve": true}))
         .await;
     assert_eq!(res.status(), 200);
-    assert!(res.json::<Value>().await.unwrap()["approved_by"].is_i64());
+    let approved: Value = res.json().await.unwrap();
+    assert!(approved["approved_by"].is_i64());
+    // Minutes can now go to the mother's account too; a senior's account gives only to the fund.
+    let mother_account = approved["senior_account_id"].as_i64().unwrap();
+    let gift = json!({"from_account_id": account, "to_account_id": mother_account, "minutes": 30, "reason": "给妈妈", "idempotency_key": "gift"});
+    assert_eq!(w.app.post_json("/api/v1/timebank/transfers", &v.token, &gift).await.status(), 201);
+    assert_eq!(w.account(mother_account).await["balance_minutes"], 30);
+    let back = json!({"from_account_id": mother_account, "to_account_id": account, "minutes": 30, "reason": "back", "idempotency_key": "g"});
+    let res = w.app.post_json("/api/v1/timebank/transfers", &w.worker, &back).await;
+    assert_eq!(problem(res).await["rule"], "not_a_relative");
+    let me = w.app.get_json("/api/v1/me/timebank", &v.token).await;
+    assert_eq!(me["relatives"][0]["senior_account_id"], mother_account);
     // Booked, reserved, dispatched as a task.
     let res = w.app.post_json("/api/v1/timebank/bookings", &v.token, &book("b1")).await;
     assert_eq!(res.status(), 201);
     let booking: Value = res.json().await.unwrap();
     assert_eq!(booking["status"], "reserved");
     let a = w.account(account).await;
-    assert_eq!((a["balance_minutes"].as_i64(), a["reserved_minutes"].as_i64()), (Some(240), Some(90)));
+    assert_eq!((a["balance_minutes"].as_i64(), a["reserved_minutes"].as_i64()), (Some(210), Some(90)));
     let task = booking["task_id"].as_i64().unwrap();
     assert_eq!(w.task(task).await["kind"], "housekeeping");
     // Cancelled: released, and the task with it.
@@ -683,11 +694,11 @@ async fn a_booking_reserves_settles_on_completion_and_releases_on_cancel(backend
         w.app.post_json(&format!("/api/v1/tasks/{task}/complete"), &helper.token, &json!({"outcome": "done"})).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
     let a = w.account(account).await;
-    assert_eq!((a["balance_minutes"].as_i64(), a["reserved_minutes"].as_i64()), (Some(150), Some(0)));
+    assert_eq!((a["balance_minutes"].as_i64(), a["reserved_minutes"].as_i64()), (Some(120), Some(0)));
     let me = w.app.get_json("/api/v1/me/timebank", &v.token).await;
     assert_eq!(me["bookings"][0]["status"], "settled");
     assert_eq!(me["recent_entries"][0]["kind"], "redeem");
-    assert_eq!(me["recent_entries"][0]["running_balance_minutes"], 150);
+    assert_eq!(me["recent_entries"][0]["running_balance_minutes"], 120);
     // The helper earns once the visit is confirmed.
     assert_eq!(w.confirm(task).await.status(), 200);
     assert_eq!(w.account_of(&helper).await["balance_minutes"], 90);

@@ -2827,6 +2827,12 @@ export interface components {
             relation: string;
             /** Format: int64 */
             requested_by?: number | null;
+            /**
+             * Format: int64
+             * @description The senior's time-bank account, where transfers to this relative go (opened
+             *     when the link is approved).
+             */
+            senior_account_id?: number | null;
             /** Format: int64 */
             senior_id: number;
             /** @description `pending`, `approved` or `rejected`. */

@@ -39,6 +39,9 @@ pub struct RelativeView {
     pub created_at: DateTime<Utc>,
     pub approved_by: Option<i64>,
     pub approved_at: Option<DateTime<Utc>>,
+    /// The senior's time-bank account, where transfers to this relative go (opened
+    /// when the link is approved).
+    pub senior_account_id: Option<i64>,
 }
 
 impl From<relatives::Model> for RelativeView {
@@ -53,6 +56,7 @@ impl From<relatives::Model> for RelativeView {
             created_at: r.created_at,
             approved_by: r.approved_by,
             approved_at: r.approved_at,
+            senior_account_id: None,
         }
     }
 }
@@ -169,9 +173,12 @@ pub async fn decide_link(
         entry = entry.reason(r);
     }
     audit::record(&txn, &state.clock, caller, entry).await?;
-    let row = relatives::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound)?;
+    let mut view = RelativeView::from(relatives::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound)?);
+    if input.approve {
+        view.senior_account_id = Some(accts::of_senior(&txn, &senior, now).await?.id);
+    }
     txn.commit().await?;
-    Ok(row.into())
+    Ok(view)
 }
 
 /// Links the caller may see: a volunteer's own; a worker's communities' seniors.
@@ -195,7 +202,21 @@ pub async fn list_links(
         }
         _ => {}
     }
-    Ok(q.all(db).await?.into_iter().map(RelativeView::from).collect())
+    let links = q.all(db).await?;
+    let accounts_of: std::collections::HashMap<i64, i64> = accounts::Entity::find()
+        .filter(accounts::Column::SeniorId.is_in(links.iter().map(|l| l.senior_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|a| a.senior_id.map(|s| (s, a.id)))
+        .collect();
+    Ok(links
+        .into_iter()
+        .map(|l| {
+            let account = accounts_of.get(&l.senior_id).copied();
+            RelativeView { senior_account_id: account, ..RelativeView::from(l) }
+        })
+        .collect())
 }
 
 trait SelectOnlyId {
