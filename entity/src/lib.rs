@@ -26,6 +26,13 @@ pub mod task_events;
 pub mod task_offers;
 pub mod tasks;
 pub mod tier_changes;
+pub mod timebank_accounts;
+pub mod timebank_bookings;
+pub mod timebank_entries;
+pub mod timebank_flags;
+pub mod timebank_pending_credits;
+pub mod timebank_relatives;
+pub mod timebank_transactions;
 pub mod user_communities;
 pub mod users;
 
@@ -56,6 +63,13 @@ pub mod prelude {
     pub use super::task_offers::Entity as TaskOffers;
     pub use super::tasks::Entity as Tasks;
     pub use super::tier_changes::Entity as TierChanges;
+    pub use super::timebank_accounts::Entity as TimebankAccounts;
+    pub use super::timebank_bookings::Entity as TimebankBookings;
+    pub use super::timebank_entries::Entity as TimebankEntries;
+    pub use super::timebank_flags::Entity as TimebankFlags;
+    pub use super::timebank_pending_credits::Entity as TimebankPendingCredits;
+    pub use super::timebank_relatives::Entity as TimebankRelatives;
+    pub use super::timebank_transactions::Entity as TimebankTransactions;
     pub use super::user_communities::Entity as UserCommunities;
     pub use super::users::Entity as Users;
 }

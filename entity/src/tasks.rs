@@ -48,6 +48,12 @@ pub struct Model {
     pub completed_at: Option<DateTimeUtc>,
     #[sea_orm(default_value = 1)]
     pub version: i32,
+    /// Who confirmed the visit took place (a worker, or the responder's phone for
+    /// the senior or family), when, and the source: `senior`, `family` or `worker`.
+    pub confirmed_by: Option<i64>,
+    pub confirmed_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text")]
+    pub confirmation_source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

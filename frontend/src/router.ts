@@ -20,6 +20,12 @@ export const router = createRouter({
     { path: '/console', component: RoleHome, props: { area: 'worker' }, meta: { roles: ['worker'] } },
     { path: '/console/board', component: () => import('./views/dispatch/DispatchBoard.vue'), meta: { roles: ['worker', 'admin'] } },
     { path: '/console/routes', component: () => import('./views/dispatch/RouteSheets.vue'), meta: { roles: ['worker', 'admin'] } },
+    { path: '/console/timebank', component: () => import('./views/timebank/TimebankAccounts.vue'), meta: { roles: ['worker', 'admin'] } },
+    {
+      path: '/console/timebank/:id(\\d+)',
+      component: () => import('./views/timebank/TimebankAccount.vue'),
+      meta: { roles: ['worker', 'admin'] },
+    },
     { path: '/console/seniors', component: () => import('./views/seniors/SeniorList.vue'), meta: { roles: ['worker', 'admin'] } },
     { path: '/console/seniors/new', component: () => import('./views/seniors/SeniorForm.vue'), meta: { roles: ['worker', 'admin'] } },
     {

@@ -530,6 +530,9 @@ pub async fn write(
                 updated_at: t.updated_at,
                 completed_at: t.completed_at,
                 version: t.version,
+                confirmed_by: None,
+                confirmed_at: None,
+                confirmation_source: None,
             }
         })
         .collect();

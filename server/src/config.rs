@@ -128,6 +128,9 @@ pub struct Settings {
     pub reassessment_months: u32,
     /// Segmentation rules (TOML); the shipped defaults when unset.
     pub rules_file: Option<PathBuf>,
+    /// Time-bank rules (TOML: caps, multipliers, redemption age); the shipped
+    /// defaults (`server/rules/timebank.toml`) when unset.
+    pub timebank_rules_file: Option<PathBuf>,
     /// Accept `http://127.0.0.1` push endpoints (tests only; browsers use https).
     pub push_allow_loopback_http: bool,
     /// The VAPID `sub` claim: a `mailto:` or `https:` contact for push services.
@@ -233,6 +236,7 @@ impl Default for Settings {
             service_area: [116.70, 38.55, 118.07, 40.25],
             reassessment_months: 6,
             rules_file: None,
+            timebank_rules_file: None,
             push_allow_loopback_http: false,
             push_subject: "mailto:linli@localhost".to_owned(),
             dispatch: DispatchSettings::default(),

@@ -75,6 +75,14 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64, detail: String },
     #[error("service unavailable")]
     Unavailable,
+    /// A business rule refused the request (a cap, a balance, an age): 422 naming the
+    /// rule in `rule` and the field it concerns; nothing was stored.
+    #[error("refused by rule {rule}: {detail}")]
+    Refused { rule: &'static str, field: &'static str, detail: String },
+    /// The database gave up on a write under contention (SQLite busy, PostgreSQL
+    /// serialization failure or deadlock) after the retries: 503, try again.
+    #[error("contention")]
+    Contention,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -102,6 +110,8 @@ impl ApiError {
             Self::PayloadTooLarge => ("payload-too-large", "The request body is too large"),
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
             Self::Unavailable => ("unavailable", "The service is temporarily unavailable"),
+            Self::Refused { .. } => ("rule-refused", "A rule refused the request"),
+            Self::Contention => ("contention", "Too many concurrent writes; try again"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -114,6 +124,11 @@ impl ApiError {
             Self::Validation(errors) => (None, errors.clone(), None),
             Self::TooManyRequests { detail, .. } => (Some(detail.clone()), vec![], None),
             Self::Unavailable => (Some("The database is unreachable; try again shortly.".into()), vec![], None),
+            Self::Refused { rule, field, detail } => {
+                let mut extra = serde_json::Map::new();
+                extra.insert("rule".into(), (*rule).into());
+                (Some(detail.clone()), vec![FieldError::new(*field, *rule, detail.clone())], Some(extra))
+            }
             _ => (None, vec![], None),
         };
         Problem {
@@ -140,7 +155,8 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Contention => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -161,6 +177,9 @@ impl ResponseError for ApiError {
             Self::Unavailable => {
                 res.insert_header((header::RETRY_AFTER, "5"));
             }
+            Self::Contention => {
+                res.insert_header((header::RETRY_AFTER, "1"));
+            }
             _ => {}
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
@@ -171,6 +190,9 @@ impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             return Self::conflict("duplicate", "An object with the same unique value exists");
+        }
+        if is_contention(&err) {
+            return Self::Contention;
         }
         if is_unavailable(&err) {
             tracing::warn!(error = %err, "database unavailable");
@@ -192,6 +214,24 @@ pub fn is_unavailable(err: &DbErr) -> bool {
                 | sea_orm::sqlx::Error::Tls(_)
                 | sea_orm::sqlx::Error::WorkerCrashed
         ),
+        _ => false,
+    }
+}
+
+/// Errors a retry of the whole transaction can cure: SQLite busy or locked,
+/// PostgreSQL serialization failure, deadlock or lock time-out.
+pub fn is_contention(err: &DbErr) -> bool {
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    match &**e {
+        sea_orm::sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            matches!(code.as_ref(), "5" | "6" | "261" | "262" | "517" | "40001" | "40P01" | "55P03")
+        }
         _ => false,
     }
 }

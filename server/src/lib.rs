@@ -22,6 +22,7 @@ pub mod seeding;
 pub mod segmentation;
 pub mod state;
 pub mod telemetry;
+pub mod timebank;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -57,6 +58,7 @@ impl Application {
         telemetry::metrics_handle();
         let db = db::connect(&settings).await?;
         let rules = Arc::new(load_rules(&settings)?);
+        let timebank = Arc::new(load_timebank_rules(&settings)?);
         db::migrate(&db).await?;
         let data_key = DataKey::load(&settings)?;
         let responders = Arc::new(dispatch::ResponderIndex::new(
@@ -81,6 +83,7 @@ impl Application {
             data_key,
             clock,
             rules,
+            timebank,
             responders,
             events: Arc::new(tokio::sync::Notify::new()),
             sms,
@@ -166,6 +169,17 @@ pub fn load_rules(settings: &Settings) -> anyhow::Result<segmentation::Rules> {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             segmentation::Rules::parse(&text).map_err(|e| anyhow::anyhow!("rules file {}: {e}", path.display()))
+        }
+    }
+}
+
+/// The time-bank rules file from the settings, or the shipped defaults.
+pub fn load_timebank_rules(settings: &Settings) -> anyhow::Result<timebank::Rules> {
+    match &settings.timebank_rules_file {
+        None => Ok(timebank::Rules::defaults()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            timebank::Rules::parse(&text).map_err(|e| anyhow::anyhow!("time-bank rules file {}: {e}", path.display()))
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The segmentation rules in force.
     pub rules: Arc<Rules>,
+    /// The time-bank rules in force (caps, multipliers, redemption age).
+    pub timebank: Arc<crate::timebank::Rules>,
     /// Responders by H3 cell: a cache of the database for candidate search.
     pub responders: Arc<ResponderIndex>,
     /// Woken after a task event is committed, so event streams send it at once.

@@ -51,6 +51,11 @@ export type MealPlan = components['schemas']['MealPlan']
 export type RouteSheet = components['schemas']['RouteSheet']
 export type SheetStop = components['schemas']['SheetStop']
 export type UnplannedMeal = components['schemas']['UnplannedMeal']
+export type TimebankAccount = components['schemas']['AccountView']
+export type TimebankEntry = components['schemas']['EntryView']
+export type PendingCredit = components['schemas']['PendingView']
+export type RelativeLink = components['schemas']['RelativeView']
+export type TimebankFlag = components['schemas']['FlagView']
 
 export const api = createClient<paths>({ baseUrl: '/', credentials: 'same-origin' })
 

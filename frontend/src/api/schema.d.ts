@@ -318,6 +318,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/timebank": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's own time-bank account (volunteer): balance, pending and reserved
+         *     minutes, the latest 20 entries with running balance, bookings and relatives.
+         */
+        get: operations["my_timebank"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plans/{id}/suspend": {
         parameters: {
             query?: never;
@@ -980,6 +1000,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tasks/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm that a visit took place (worker of the task's community, admin; or the
+         *     responder holding it, relaying the senior's or family's word — flagged for
+         *     review). A completed, verified visit by a volunteer earns its credit now (or
+         *     holds it as pending when the visit was flagged); a cap that refuses it is 422
+         *     naming the rule, and nothing is stored.
+         */
+        post: operations["confirm_task"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tasks/{id}/decline": {
         parameters: {
             query?: never;
@@ -1045,6 +1088,402 @@ export interface paths {
         put?: never;
         /** On the way (caregiver, volunteer holding the task). */
         post: operations["start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accounts the caller may see (volunteers: their own; workers: their communities'
+         *     accounts and the fund; admins: all), with filters.
+         */
+        get: operations["list_accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One account: `id`, `kind`, `balance_minutes`, `pending_minutes` and more. */
+        get: operations["get_account"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/accounts/{id}/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bookings paid from an account, newest first. */
+        get: operations["account_bookings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/accounts/{id}/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's ledger entries with the running balance after each, paginated. */
+        get: operations["account_entries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/accounts/{id}/statement.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account's statement as CSV (UTF-8 with a BOM): every entry, oldest first,
+         *     with the running balance.
+         */
+        get: operations["statement_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/accounts/{id}/statement.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's statement as an XLSX workbook. */
+        get: operations["statement_xlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Book a service paid in credits: the minutes are reserved and a task is created
+         *     and dispatched like any other. Its completion settles the minutes; cancelling
+         *     the booking (or the task) releases them. Idempotent on `idempotency_key`.
+         */
+        post: operations["book"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/bookings/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a booking not yet delivered: its minutes are released, its task cancelled. */
+        post: operations["cancel_booking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Patterns for review in the caller's communities (worker, admin): visits confirmed
+         *     by the volunteer who earned them, reciprocal service between volunteers' relatives.
+         */
+        get: operations["list_flags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/flags/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Scan earned visits for reciprocal patterns now (worker, admin). */
+        post: operations["scan_flags"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/flags/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Uphold or dismiss a flag, with a reason (worker, admin). */
+        post: operations["review_flag"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The fund grants hours to a priority senior (特困, or 失能 living alone); the
+         *     approving worker is recorded (worker, admin).
+         */
+        post: operations["grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a volunteer's membership (worker, admin): opens the account and records
+         *     who approved it and when.
+         */
+        post: operations["approve_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Held credits of flagged visits in the caller's communities (worker, admin). */
+        get: operations["list_pending"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/pending/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Release (post, under the caps) or reject a held credit, with a reason. */
+        post: operations["resolve_pending"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Checks the whole ledger (admin): `sum_minutes` must be 0, and no account negative
+         *     (the fund excepted) or with a cached balance that differs from its entries.
+         */
+        get: operations["reconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/relatives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Relative links: a volunteer's own; a worker's communities' (filter `status=pending`
+         *     for the approval queue).
+         */
+        get: operations["list_relatives"];
+        put?: never;
+        /**
+         * Register a relative (`self_care`, `parent`, `spouse`, `parent_in_law`) a volunteer
+         *     may spend credits for; usable once a worker approves it.
+         */
+        post: operations["create_relative"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/relatives/{id}/decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve or reject a pending relative link (worker of the senior's community, admin). */
+        post: operations["decide_relative"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/transactions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One transaction with its entries (if the caller may see one of its accounts). */
+        get: operations["get_transaction"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/transactions/{id}/reverse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reverse a transaction with a reason (worker of every account's community,
+         *     admin): a new transaction mirrors its entries and points at it; the original
+         *     stays. Reversing again returns the first reversal (200, `replayed: true`); a
+         *     reversal itself is not reversed (422 `not_reversible`).
+         */
+        post: operations["reverse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timebank/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer minutes to a registered (approved) relative's account or to the fund,
+         *     with a reason. Idempotent on `idempotency_key` (per source account): a repeat
+         *     returns the original with `replayed: true`. A rule that refuses it is 422 with
+         *     `rule` (`insufficient_balance`, `storage_cap`, `not_a_relative`, ...).
+         */
+        post: operations["transfer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1144,6 +1583,61 @@ export interface components {
             reason: string;
             /** Format: date */
             starts_on: string;
+        };
+        /**
+         * @description Whose minutes an account holds.
+         * @enum {string}
+         */
+        AccountKind: "volunteer" | "senior" | "fund";
+        /** @description An account as the contract names it. */
+        AccountView: {
+            /** Format: date-time */
+            approved_at?: string | null;
+            /**
+             * Format: int64
+             * @description The worker who approved the membership, and when.
+             */
+            approved_by?: number | null;
+            /**
+             * Format: int64
+             * @description What can be spent now: balance less reservations.
+             */
+            available_minutes: number;
+            /**
+             * Format: int64
+             * @description The balance: the sum of the account's ledger entries.
+             */
+            balance_minutes: number;
+            /** Format: date */
+            birth_date?: string | null;
+            /** Format: int64 */
+            community_id?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            /** @description `volunteer`, `senior` or `fund`. */
+            kind: components["schemas"]["AccountKind"];
+            /**
+             * Format: int64
+             * @description The volunteer's user (volunteer accounts).
+             */
+            owner_user_id?: number | null;
+            /**
+             * Format: int64
+             * @description Held credits of flagged or disputed visits, not yet in the balance.
+             */
+            pending_minutes: number;
+            /**
+             * Format: int64
+             * @description Minutes booked for services not yet delivered (part of the balance).
+             */
+            reserved_minutes: number;
+            /**
+             * Format: int64
+             * @description The senior (senior accounts).
+             */
+            senior_id?: number | null;
         };
         AlarmAccepted: {
             /** Format: int64 */
@@ -1248,6 +1742,61 @@ export interface components {
             /** Format: int32 */
             transfers: number;
         };
+        /** @description The body of `POST /api/v1/timebank/bookings`. */
+        BookingInput: {
+            /**
+             * Format: int64
+             * @description The paying account: the volunteer's, or the senior's own.
+             */
+            account_id: number;
+            idempotency_key: string;
+            /** @description The service: a routine task kind (`housekeeping`, `companionship`, ...). */
+            kind: components["schemas"]["TaskKind"];
+            /** Format: int64 */
+            minutes: number;
+            notes?: string | null;
+            /**
+             * Format: int64
+             * @description Who receives the care.
+             */
+            senior_id: number;
+            /** Format: date-time */
+            window_end?: string | null;
+            /**
+             * Format: date-time
+             * @description When the service is wanted (both or neither).
+             */
+            window_start?: string | null;
+        };
+        BookingView: {
+            /** Format: int64 */
+            account_id: number;
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            created_by?: number | null;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            /** Format: int64 */
+            minutes: number;
+            /** @description True when the request repeated an earlier one: this is the original. */
+            replayed: boolean;
+            /** Format: int64 */
+            senior_id: number;
+            /** @description `reserved`, `settled` or `released`. */
+            status: string;
+            /** Format: int64 */
+            task_id?: number | null;
+            /** Format: int64 */
+            transaction_id?: number | null;
+        };
+        /** @description The body of `POST /api/v1/timebank/bookings/{id}/cancel`. */
+        CancelBookingInput: {
+            reason: string;
+        };
         Candidate: {
             /**
              * Format: int32
@@ -1348,6 +1897,27 @@ export interface components {
             outcome: string;
             vitals?: components["schemas"]["Vitals"] | null;
         };
+        /** @description The body of `POST /api/v1/tasks/{id}/confirm`. */
+        ConfirmInput: {
+            note?: string | null;
+            /** @description Who vouches for the visit: `senior`, `family` or `worker` (workers only). */
+            source: components["schemas"]["ConfirmationSource"];
+        };
+        ConfirmView: {
+            confirmation_source?: string | null;
+            /** Format: date-time */
+            confirmed_at?: string | null;
+            /** Format: int64 */
+            confirmed_by?: number | null;
+            credit: components["schemas"]["CreditOutcome"];
+            /** Format: int64 */
+            task_id: number;
+        };
+        /**
+         * @description Who confirmed that a visit took place.
+         * @enum {string}
+         */
+        ConfirmationSource: "senior" | "family" | "worker";
         /** @description The body of `POST /api/v1/seniors/{id}/consents`: one answer for one scope. */
         ConsentInput: {
             /** @description `true` agreed, `false` refused or withdrawn. */
@@ -1442,6 +2012,26 @@ export interface components {
             id: number;
             outside_boundary: boolean;
         };
+        /** @description What became of a visit's credit. */
+        CreditOutcome: {
+            /** Format: int64 */
+            account_id?: number | null;
+            /** Format: int64 */
+            minutes: number;
+            /** Format: int64 */
+            pending_credit_id?: number | null;
+            /** @description Why not earned (the rule, for `refused`). */
+            reason?: string | null;
+            /** @description `earned`, `pending`, `not_eligible` or `refused`. */
+            status: string;
+            /** Format: int64 */
+            transaction_id?: number | null;
+        };
+        /** @description The body of `POST /api/v1/timebank/relatives/{id}/decide`. */
+        DecideInput: {
+            approve: boolean;
+            reason?: string | null;
+        };
         /** @description The body of `POST /api/v1/devices`. */
         DeviceInput: {
             /** @description A name for the device, e.g. `卧室急救铃`. */
@@ -1465,6 +2055,34 @@ export interface components {
          * @enum {string}
          */
         EconomicStatus: "destitute" | "subsistence" | "low_income" | "ordinary";
+        /** @description One ledger entry of an account, with the balance after it. */
+        EntryView: {
+            /** Format: int64 */
+            booking_id?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            /** @description The transaction's kind: `earn`, `redeem`, `transfer`, `grant` or `reversal`. */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Signed: positive in, negative out.
+             */
+            minutes: number;
+            reason?: string | null;
+            /** Format: int64 */
+            reverses_id?: number | null;
+            /**
+             * Format: int64
+             * @description The account's balance after this entry.
+             */
+            running_balance_minutes: number;
+            /** Format: int64 */
+            task_id?: number | null;
+            /** Format: int64 */
+            transaction_id: number;
+        };
         Excluded: {
             /** Format: double */
             distance_m?: number | null;
@@ -1496,8 +2114,39 @@ export interface components {
             /** @description A human message. */
             message: string;
         };
+        FlagView: {
+            /** Format: int64 */
+            account_id?: number | null;
+            /** Format: int64 */
+            community_id?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            details: Record<string, never>;
+            /** Format: int64 */
+            id: number;
+            /** @description `self_confirmed` or `reciprocal`. */
+            kind: string;
+            /** Format: date-time */
+            reviewed_at?: string | null;
+            /** Format: int64 */
+            reviewed_by?: number | null;
+            /** @description `open`, `dismissed` or `upheld`. */
+            status: string;
+            subject_key: string;
+            /** Format: int64 */
+            task_id?: number | null;
+        };
         /** @enum {string} */
         Gender: "male" | "female";
+        /** @description The body of `POST /api/v1/timebank/grants`. */
+        GrantInput: {
+            idempotency_key: string;
+            /** Format: int64 */
+            minutes: number;
+            reason: string;
+            /** Format: int64 */
+            senior_id: number;
+        };
         /**
          * @description Who gave (or refused) a consent.
          * @enum {string}
@@ -1550,6 +2199,13 @@ export interface components {
             started_at: string;
             status: string;
             window_key: string;
+        };
+        /** @description One side of a transaction. */
+        LegView: {
+            /** Format: int64 */
+            account_id: number;
+            /** Format: int64 */
+            minutes: number;
         };
         /**
          * @description Who the senior lives with.
@@ -1617,6 +2273,19 @@ export interface components {
             /** @description Diet instructions. */
             diet?: string | null;
         };
+        /** @description The body of `POST /api/v1/timebank/members`. */
+        MemberInput: {
+            /**
+             * Format: date
+             * @description For the redemption age of the volunteer's own care.
+             */
+            birth_date?: string | null;
+            /**
+             * Format: int64
+             * @description The volunteer's user account.
+             */
+            user_id: number;
+        };
         /** @enum {string} */
         MetricName: "haversine" | "euclidean";
         /** @description A family member or neighbour to call about a task's senior. */
@@ -1675,6 +2344,16 @@ export interface components {
             window_end?: string | null;
             /** Format: date-time */
             window_start?: string | null;
+        };
+        /** @description The logged-in volunteer's time bank: their account and latest entries. */
+        MyTimebank: {
+            account: components["schemas"]["AccountView"];
+            /** @description Bookings paid from this account, newest first. */
+            bookings: components["schemas"]["BookingView"][];
+            /** @description The latest entries, newest first, each with the running balance after it. */
+            recent_entries: components["schemas"]["EntryView"][];
+            /** @description Relatives the volunteer may spend credits for, and pending requests. */
+            relatives: components["schemas"]["RelativeView"][];
         };
         OfferView: {
             /** Format: double */
@@ -1735,6 +2414,66 @@ export interface components {
             /** @description The rule that decided the tier. */
             tier_rule?: string | null;
         };
+        Page_AccountView: {
+            items: {
+                /** Format: date-time */
+                approved_at?: string | null;
+                /**
+                 * Format: int64
+                 * @description The worker who approved the membership, and when.
+                 */
+                approved_by?: number | null;
+                /**
+                 * Format: int64
+                 * @description What can be spent now: balance less reservations.
+                 */
+                available_minutes: number;
+                /**
+                 * Format: int64
+                 * @description The balance: the sum of the account's ledger entries.
+                 */
+                balance_minutes: number;
+                /** Format: date */
+                birth_date?: string | null;
+                /** Format: int64 */
+                community_id?: number | null;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: int64 */
+                id: number;
+                /** @description `volunteer`, `senior` or `fund`. */
+                kind: components["schemas"]["AccountKind"];
+                /**
+                 * Format: int64
+                 * @description The volunteer's user (volunteer accounts).
+                 */
+                owner_user_id?: number | null;
+                /**
+                 * Format: int64
+                 * @description Held credits of flagged or disputed visits, not yet in the balance.
+                 */
+                pending_minutes: number;
+                /**
+                 * Format: int64
+                 * @description Minutes booked for services not yet delivered (part of the balance).
+                 */
+                reserved_minutes: number;
+                /**
+                 * Format: int64
+                 * @description The senior (senior accounts).
+                 */
+                senior_id?: number | null;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description Number of items over all pages.
+             */
+            total: number;
+        };
         Page_AlarmView: {
             items: {
                 /** Format: date-time */
@@ -1763,6 +2502,44 @@ export interface components {
                 stage: string;
                 /** Format: int64 */
                 task_id?: number | null;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description Number of items over all pages.
+             */
+            total: number;
+        };
+        Page_EntryView: {
+            items: {
+                /** Format: int64 */
+                booking_id?: number | null;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: int64 */
+                id: number;
+                /** @description The transaction's kind: `earn`, `redeem`, `transfer`, `grant` or `reversal`. */
+                kind: string;
+                /**
+                 * Format: int64
+                 * @description Signed: positive in, negative out.
+                 */
+                minutes: number;
+                reason?: string | null;
+                /** Format: int64 */
+                reverses_id?: number | null;
+                /**
+                 * Format: int64
+                 * @description The account's balance after this entry.
+                 */
+                running_balance_minutes: number;
+                /** Format: int64 */
+                task_id?: number | null;
+                /** Format: int64 */
+                transaction_id: number;
             }[];
             /** Format: int64 */
             page: number;
@@ -1833,6 +2610,15 @@ export interface components {
                 community_id: number;
                 /** Format: date-time */
                 completed_at?: string | null;
+                confirmation_source?: string | null;
+                /** Format: date-time */
+                confirmed_at?: string | null;
+                /**
+                 * Format: int64
+                 * @description Who confirmed the visit took place (time bank), when, and on whose word:
+                 *     `senior`, `family` or `worker`.
+                 */
+                confirmed_by?: number | null;
                 /** Format: date-time */
                 created_at: string;
                 details: Record<string, never>;
@@ -1895,6 +2681,28 @@ export interface components {
              * @description Number of items over all pages.
              */
             total: number;
+        };
+        PendingView: {
+            /** Format: int64 */
+            account_id: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            minutes: number;
+            reason: string;
+            resolution?: string | null;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            /** Format: int64 */
+            resolved_by?: number | null;
+            /** @description `pending`, `released` or `rejected`. */
+            status: string;
+            /** Format: int64 */
+            task_id: number;
+            /** Format: int64 */
+            transaction_id?: number | null;
         };
         /** @description A place: `latitude`/`longitude` with `haversine`, `x`/`y` with `euclidean`. */
         Place: {
@@ -2045,10 +2853,113 @@ export interface components {
             migrations_current: boolean;
             status: string;
         };
+        /**
+         * @description The reconciliation report: the ledger is whole when `sum_minutes` is 0 and every
+         *     list is empty.
+         */
+        Reconciliation: {
+            /**
+             * Format: int64
+             * @description Accounts checked.
+             */
+            accounts: number;
+            /** @description Everything above is as it should be. */
+            balanced: boolean;
+            /**
+             * Format: int64
+             * @description Entries in the ledger.
+             */
+            entries: number;
+            /**
+             * Format: int64
+             * @description The fund's balance: minus what has been issued and not yet returned.
+             */
+            fund_balance_minutes: number;
+            /**
+             * Format: int64
+             * @description Accounts whose cached balance differs from the sum of their entries.
+             */
+            mismatched_cached_balances: number;
+            /**
+             * Format: int64
+             * @description Accounts whose cached pending minutes differ from their held credits.
+             */
+            mismatched_pending: number;
+            /**
+             * Format: int64
+             * @description Accounts other than the fund whose entries or cached balance are below zero.
+             */
+            negative_accounts: number;
+            /**
+             * Format: int64
+             * @description Accounts with more reserved than their balance.
+             */
+            over_reserved_accounts: number;
+            /** @description Ids of the accounts behind the counts above (at most 100). */
+            problem_account_ids: number[];
+            /**
+             * Format: int64
+             * @description The sum of every entry: 0 in a double-entry ledger.
+             */
+            sum_minutes: number;
+            /**
+             * Format: int64
+             * @description Transactions whose entries do not sum to zero.
+             */
+            unbalanced_transactions: number;
+        };
+        /**
+         * @description How a senior is related to the volunteer who spends credits on them.
+         * @enum {string}
+         */
+        Relation: "self_care" | "parent" | "spouse" | "parent_in_law";
+        /** @description The body of `POST /api/v1/timebank/relatives`. */
+        RelativeInput: {
+            /** @description `self_care`, `parent`, `spouse` or `parent_in_law`. */
+            relation: components["schemas"]["Relation"];
+            /** Format: int64 */
+            senior_id: number;
+            /**
+             * Format: int64
+             * @description The volunteer (default: the caller, when a volunteer).
+             */
+            volunteer_user_id?: number | null;
+        };
+        RelativeView: {
+            /** Format: date-time */
+            approved_at?: string | null;
+            /** Format: int64 */
+            approved_by?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            relation: string;
+            /** Format: int64 */
+            requested_by?: number | null;
+            /**
+             * Format: int64
+             * @description The senior's time-bank account, where transfers to this relative go (opened
+             *     when the link is approved).
+             */
+            senior_account_id?: number | null;
+            /** Format: int64 */
+            senior_id: number;
+            /** @description `pending`, `approved` or `rejected`. */
+            status: string;
+            /** Format: int64 */
+            volunteer_user_id: number;
+        };
         /** @description The body of `POST /api/v1/tasks/{id}/resolve`. */
         ResolveInput: {
             notes?: string | null;
             outcome: components["schemas"]["WelfareOutcome"];
+        };
+        /** @description The body of `POST /api/v1/timebank/pending/{id}/resolve`. */
+        ResolvePendingInput: {
+            reason: string;
+            /** @description `true` posts the credit; `false` rejects it. */
+            release: boolean;
         };
         /** @description The body of `POST /api/v1/responders`. */
         ResponderInput: {
@@ -2119,6 +3030,16 @@ export interface components {
         RevealedIdNumber: {
             id_number: string;
         };
+        /** @description The body of `POST /api/v1/timebank/transactions/{id}/reverse`. */
+        ReverseInput: {
+            reason: string;
+        };
+        /** @description The body of `POST /api/v1/timebank/flags/{id}/review`. */
+        ReviewInput: {
+            reason: string;
+            /** @description `true`: the pattern is abuse (upheld); `false`: dismissed. */
+            upheld: boolean;
+        };
         /** @enum {string} */
         Role: "admin" | "bureau" | "worker" | "caregiver" | "volunteer" | "device";
         RouteSheet: {
@@ -2162,6 +3083,10 @@ export interface components {
             /** @description The tiers, most needy first. */
             tiers: string[];
             version: string;
+        };
+        ScanResult: {
+            /** @description New flags raised by this scan. */
+            raised: number;
         };
         /** @description The body of `POST /api/v1/seniors`. */
         SeniorInput: {
@@ -2450,6 +3375,15 @@ export interface components {
             community_id: number;
             /** Format: date-time */
             completed_at?: string | null;
+            confirmation_source?: string | null;
+            /** Format: date-time */
+            confirmed_at?: string | null;
+            /**
+             * Format: int64
+             * @description Who confirmed the visit took place (time bank), when, and on whose word:
+             *     `senior`, `family` or `worker`.
+             */
+            confirmed_by?: number | null;
             /** Format: date-time */
             created_at: string;
             details: Record<string, never>;
@@ -2480,6 +3414,44 @@ export interface components {
             window_end?: string | null;
             /** Format: date-time */
             window_start?: string | null;
+        };
+        /** @description A ledger transaction with its entries. */
+        TransactionView: {
+            /** Format: int64 */
+            approved_by?: number | null;
+            /** Format: int64 */
+            booking_id?: number | null;
+            business_key: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            created_by?: number | null;
+            entries: components["schemas"]["LegView"][];
+            /** Format: int64 */
+            id: number;
+            /** @description `earn`, `redeem`, `transfer`, `grant` or `reversal`. */
+            kind: string;
+            /** Format: int64 */
+            minutes: number;
+            reason?: string | null;
+            /** @description True when the request repeated an earlier one: this is the original. */
+            replayed: boolean;
+            /** Format: int64 */
+            reverses_id?: number | null;
+            /** Format: int64 */
+            task_id?: number | null;
+        };
+        /** @description The body of `POST /api/v1/timebank/transfers`. */
+        TransferInput: {
+            /** Format: int64 */
+            from_account_id: number;
+            /** @description Chosen by the client; a repeat with the same key returns the original. */
+            idempotency_key: string;
+            /** Format: int64 */
+            minutes: number;
+            reason: string;
+            /** Format: int64 */
+            to_account_id: number;
         };
         Transition: {
             from: string;
@@ -3138,6 +4110,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MyTask"][];
+                };
+            };
+        };
+    };
+    my_timebank: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyTimebank"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4692,6 +5691,50 @@ export interface operations {
             };
         };
     };
+    confirm_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfirmView"];
+                };
+            };
+            /** @description The visit is not over */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A cap refused the credit */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     decline: {
         parameters: {
             query?: never;
@@ -4809,6 +5852,693 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_accounts: {
+        parameters: {
+            query?: {
+                /** @description The volunteer's user id. */
+                owner_user_id?: number;
+                senior_id?: number;
+                kind?: "volunteer" | "senior" | "fund";
+                community_id?: number;
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AccountView"];
+                };
+            };
+        };
+    };
+    get_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_bookings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingView"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_entries: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+                /** @description `desc` (newest first, default) or `asc`. */
+                order?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_EntryView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    statement_csv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    statement_xlsx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    book: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookingInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingView"];
+                };
+            };
+            /** @description Refused by a rule, named in `rule` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_booking: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Booking id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelBookingInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_flags: {
+        parameters: {
+            query?: {
+                /** @description Only this status. */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagView"][];
+                };
+            };
+        };
+    };
+    scan_flags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanResult"];
+                };
+            };
+        };
+    };
+    review_flag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Flag id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_pending: {
+        parameters: {
+            query?: {
+                /** @description Only this status. */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingView"][];
+                };
+            };
+        };
+    };
+    resolve_pending: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pending credit id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolvePendingInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_relatives: {
+        parameters: {
+            query?: {
+                /** @description Only this status. */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelativeView"][];
+                };
+            };
+        };
+    };
+    create_relative: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelativeInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelativeView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decide_relative: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Link id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelativeView"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_transaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Transaction id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reverse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Transaction id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReverseInput"];
+            };
+        };
+        responses: {
+            /** @description Already reversed: the reversal */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    transfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionView"];
+                };
+            };
+            /** @description The key was used for another transfer */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a rule, named in `rule` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

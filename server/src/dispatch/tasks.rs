@@ -330,6 +330,11 @@ pub struct TaskView {
     pub details: Value,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Who confirmed the visit took place (time bank), when, and on whose word:
+    /// `senior`, `family` or `worker`.
+    pub confirmed_by: Option<i64>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub confirmation_source: Option<String>,
     pub version: i32,
     pub events: Vec<TaskEventView>,
     pub offers: Vec<OfferView>,
@@ -360,6 +365,9 @@ pub fn summary(t: tasks::Model) -> TaskView {
         details: t.details,
         created_at: t.created_at,
         completed_at: t.completed_at,
+        confirmed_by: t.confirmed_by,
+        confirmed_at: t.confirmed_at,
+        confirmation_source: t.confirmation_source,
         version: t.version,
         events: Vec::new(),
         offers: Vec::new(),
@@ -759,6 +767,7 @@ pub async fn complete(
             .exec(&txn)
             .await?;
     }
+    crate::timebank::earning::on_completed(state, &txn, &task, now).await?;
     txn.commit().await?;
     state.events.notify_waiters();
     Ok(task)
@@ -791,6 +800,7 @@ pub async fn fail(state: &AppState, caller: &Caller, id: i64, input: FailInput) 
     if kind_of(&task) == TaskKind::MealDelivery && input.reason == FailureReason::NotHome {
         super::welfare::open(state, &txn, &task, now).await?;
     }
+    crate::timebank::redemption::release_for_task(&txn, id, now).await?;
     txn.commit().await?;
     state.events.notify_waiters();
     Ok(task)
@@ -905,6 +915,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: i64, input: WorkerAct
     )
     .await?;
     withdraw_offers(&txn, id, None, "cancelled", now).await?;
+    crate::timebank::redemption::release_for_task(&txn, id, now).await?;
     audit::record(
         &txn,
         &state.clock,

@@ -16,6 +16,7 @@ pub mod senior_records;
 pub mod seniors;
 pub mod seniors_io;
 pub mod tasks;
+pub mod timebank;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,7 @@ use crate::error::ApiError;
         (name = "push", description = "Web push subscriptions"),
         (name = "dispatch", description = "Responders, plans, tasks, emergency bells and the live board"),
         (name = "segmentation", description = "Care tiers and their rules"),
+        (name = "timebank", description = "The volunteer time bank: accounts, ledger, transfers, grants, bookings"),
         (name = "ops", description = "Health, readiness, metrics, jobs"),
     )
 )]
@@ -76,6 +78,7 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     senior_records::configure(cfg);
     responders::configure(cfg);
     tasks::configure(cfg);
+    timebank::configure(cfg);
     alarms::configure(cfg);
     routing::configure(cfg);
     push::configure(cfg);
