@@ -138,6 +138,7 @@ export default {
     window: 'Window {window}',
     allergy: 'no {what}',
     unplanned: '{n} meal does not fit the round: call the community | {n} meals do not fit the round: call the community',
+  },
   timebank: {
     title: 'Time bank',
     accounts: 'Accounts',

@@ -138,6 +138,7 @@ export default {
     window: '送达时段 {window}',
     allergy: '忌 {what}',
     unplanned: '{n} 份餐排不进路线，请联系社区',
+  },
   timebank: {
     title: '时间银行',
     accounts: '账户',
