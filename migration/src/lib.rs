@@ -9,6 +9,7 @@ mod m20261123_000003_workforce_and_tasks;
 mod m20261123_000004_operations;
 mod m20261123_000005_senior_changes;
 mod m20261123_000006_push_subscriptions;
+mod m20261204_000008_surveys;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_operations::Migration),
             Box::new(m20261123_000005_senior_changes::Migration),
             Box::new(m20261123_000006_push_subscriptions::Migration),
+            Box::new(m20261204_000008_surveys::Migration),
         ]
     }
 }

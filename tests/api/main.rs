@@ -17,4 +17,5 @@ mod routing;
 mod scope;
 mod segmentation;
 mod seniors;
+mod surveys;
 mod users;

@@ -3,6 +3,7 @@
 
 pub mod alarms;
 pub mod auth;
+pub mod cases;
 pub mod communities;
 pub mod extract;
 pub mod grid;
@@ -15,6 +16,7 @@ pub mod segmentation;
 pub mod senior_records;
 pub mod seniors;
 pub mod seniors_io;
+pub mod surveys;
 pub mod tasks;
 pub mod users;
 
@@ -45,6 +47,8 @@ use crate::error::ApiError;
         (name = "push", description = "Web push subscriptions"),
         (name = "dispatch", description = "Responders, plans, tasks, emergency bells and the live board"),
         (name = "segmentation", description = "Care tiers and their rules"),
+        (name = "surveys", description = "Satisfaction surveys: call lists, answers, family links, analysis"),
+        (name = "cases", description = "Complaints and follow-up cases"),
         (name = "ops", description = "Health, readiness, metrics, jobs"),
     )
 )]
@@ -81,6 +85,8 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     push::configure(cfg);
     grid::configure(cfg);
     segmentation::configure(cfg);
+    surveys::configure(cfg);
+    cases::configure(cfg);
     ops::configure_api(cfg);
 }
 
