@@ -559,7 +559,7 @@ pub async fn add_action(state: &AppState, caller: &Caller, id: i64, input: Actio
 
 /// The body of `POST /api/v1/cases/{id}/resolve`.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
-pub struct ResolveInput {
+pub struct CaseResolveInput {
     /// What was done.
     #[validate(length(min = 1, max = 4000))]
     pub resolution: String,
@@ -572,7 +572,12 @@ pub struct ResolveInput {
 
 /// Resolves an open case with the senior's confirmation, and schedules the follow-up
 /// survey in the same transaction.
-pub async fn resolve(state: &AppState, caller: &Caller, id: i64, input: ResolveInput) -> Result<CaseView, ApiError> {
+pub async fn resolve(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    input: CaseResolveInput,
+) -> Result<CaseView, ApiError> {
     if input.resolution.trim().is_empty() {
         return Err(ApiError::field("resolution", "required", "say how the case was resolved"));
     }

@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::auth::{Caller, Role};
-use crate::cases::{self, ActionInput, CaseFilter, CaseInput, CaseStatus, CaseView, ResolveInput};
+use crate::cases::{self, ActionInput, CaseFilter, CaseInput, CaseResolveInput, CaseStatus, CaseView};
 use crate::error::{ApiError, Problem};
 use crate::http::extract::{Json, Query};
 use crate::http::pagination::{Page, PageParams};
@@ -135,7 +135,7 @@ async fn add_action(
 #[utoipa::path(
     tag = "cases",
     params(("id" = i64, Path, description = "Case id")),
-    request_body = ResolveInput,
+    request_body = CaseResolveInput,
     responses(
         (status = 200, body = CaseView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -149,7 +149,7 @@ async fn resolve_case(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: Json<ResolveInput>,
+    body: Json<CaseResolveInput>,
 ) -> Result<web::Json<CaseView>, ApiError> {
     caller.allow(STAFF)?;
     Ok(web::Json(cases::resolve(&state, &caller, id.into_inner(), body.0).await?))

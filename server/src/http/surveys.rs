@@ -282,7 +282,7 @@ async fn public_survey(
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct PublicAnswerInput {
     /// Question id -> value.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub answers: BTreeMap<String, serde_json::Value>,
 }
 

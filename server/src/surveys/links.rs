@@ -1,7 +1,7 @@
 //! Family links: a signed, expiring, single-use URL through which a family member
 //! answers a survey on a phone without logging in.
 //!
-//! The token is 32 random bytes (base64url) followed by a signature, an HMAC of the
+//! The token is 32 random bytes (base64url), a `~` and a signature, an HMAC of the
 //! random part under the server's key, so a made-up token is refused before any
 //! lookup. The database keeps only the SHA-256 of the whole token. Answering through
 //! the link marks it used in the same transaction as the answer, by a conditional
@@ -28,7 +28,7 @@ fn signature(state: &AppState, random: &str) -> String {
 }
 
 fn signed(state: &AppState, token: &str) -> bool {
-    match token.rsplit_once('.') {
+    match token.rsplit_once('~') {
         Some((random, sig)) => !random.is_empty() && signature(state, random) == sig,
         None => false,
     }
@@ -59,7 +59,7 @@ pub async fn create(state: &AppState, caller: &Caller, survey_id: i64) -> Result
     }
     let now = state.clock.now();
     let random = crate::crypto::new_token();
-    let token = format!("{random}.{}", signature(state, &random));
+    let token = format!("{random}~{}", signature(state, &random));
     let expires_at = (now + Duration::hours(state.settings.surveys.family_link_hours)).min(survey.expires_at);
     let txn = crate::db::begin_write(&state.db).await?;
     survey_links::ActiveModel {

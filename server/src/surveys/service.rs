@@ -49,7 +49,7 @@ pub struct SurveyView {
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     /// Question id -> value, once answered.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub answers: Option<Value>,
     pub overall_score: Option<i16>,
 }
@@ -289,7 +289,7 @@ pub struct AnswerInput {
     /// `phone` (a worker called) or `in_person` (a caregiver other than the one who served).
     pub channel: Channel,
     /// Question id -> value: ratings 1-5, `true`/`false`, an option's value, or text.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub answers: BTreeMap<String, Value>,
 }
 
