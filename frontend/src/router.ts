@@ -6,8 +6,10 @@ const RoleHome = () => import('./views/RoleHome.vue')
 
 declare module 'vue-router' {
   interface RouteMeta {
-    /** Roles allowed here; absent means public. */
+    /** Roles allowed here; absent means any logged-in user. */
     roles?: Role[]
+    /** Open without logging in (the family's survey page). */
+    public?: boolean
   }
 }
 
@@ -39,6 +41,14 @@ export const router = createRouter({
       props: (to) => ({ seniorId: Number(to.params.id) }),
       meta: { roles: ['worker', 'admin'] },
     },
+    { path: '/console/surveys', component: () => import('./views/surveys/CallList.vue'), meta: { roles: ['worker', 'admin'] } },
+    {
+      path: '/console/surveys/analysis',
+      component: () => import('./views/surveys/SurveyAnalysis.vue'),
+      meta: { roles: ['worker', 'admin', 'bureau'] },
+    },
+    { path: '/console/cases', component: () => import('./views/cases/CaseQueue.vue'), meta: { roles: ['worker', 'admin'] } },
+    { path: '/s/:token', component: () => import('./views/surveys/FamilySurvey.vue'), props: true, meta: { public: true } },
     { path: '/app', component: () => import('./mobile/ResponderHome.vue'), meta: { roles: ['caregiver', 'volunteer'] } },
     { path: '/:rest(.*)*', redirect: '/' },
     { path: '/', redirect: '/login' },
@@ -46,6 +56,7 @@ export const router = createRouter({
 })
 
 router.beforeEach(async (to) => {
+  if (to.meta.public) return true
   const me = await loadMe()
   if (to.path === '/login' || to.path === '/') {
     return me ? homeOf(me.role) : to.path === '/' ? '/login' : true

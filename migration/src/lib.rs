@@ -10,6 +10,7 @@ mod m20261123_000004_operations;
 mod m20261123_000005_senior_changes;
 mod m20261123_000006_push_subscriptions;
 mod m20261204_000007_timebank;
+mod m20261204_000008_surveys;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_senior_changes::Migration),
             Box::new(m20261123_000006_push_subscriptions::Migration),
             Box::new(m20261204_000007_timebank::Migration),
+            Box::new(m20261204_000008_surveys::Migration),
         ]
     }
 }

@@ -86,6 +86,12 @@ async fn check_entities(db: &DatabaseConnection) {
     check(db, AuditLog, &mut seen).await;
     check(db, JobRuns, &mut seen).await;
     check(db, Outbox, &mut seen).await;
+    check(db, SurveyTemplates, &mut seen).await;
+    check(db, Surveys, &mut seen).await;
+    check(db, SurveyAnswers, &mut seen).await;
+    check(db, SurveyLinks, &mut seen).await;
+    check(db, Cases, &mut seen).await;
+    check(db, CaseActions, &mut seen).await;
     assert_eq!(tables(db).await, seen, "every table has an entity and every entity a table");
 }
 

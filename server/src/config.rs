@@ -137,6 +137,72 @@ pub struct Settings {
     pub push_subject: String,
     /// Dispatch: travel speeds, emergency escalation, visit checks (`[dispatch]`).
     pub dispatch: DispatchSettings,
+    /// Satisfaction surveys and complaint cases: schedules, sampling, deadlines (`[surveys]`).
+    #[serde(default)]
+    pub surveys: SurveySettings,
+}
+
+/// Surveys and cases. Cron expressions have six fields, seconds first, in `time_zone`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct SurveySettings {
+    /// When the post-service job looks for tasks completed in the last 24 hours.
+    pub post_service_cron: String,
+    /// Percentage (0-100) of routine visits that get a post-service survey; every
+    /// emergency response gets one.
+    pub post_service_sample_percent: u32,
+    /// When the monthly job creates the day's share of the month's periodic surveys.
+    pub monthly_cron: String,
+    /// When reminders go out for surveys not answered after `reminder_after_days`.
+    pub reminder_cron: String,
+    pub reminder_after_days: i64,
+    /// When unanswered surveys expire, `expire_after_days` after they were created.
+    pub expiry_cron: String,
+    pub expire_after_days: i64,
+    /// When overdue cases are escalated to the community head.
+    pub case_escalation_cron: String,
+    /// Case deadlines, in hours from opening, by severity.
+    pub serious_case_hours: i64,
+    pub normal_case_hours: i64,
+    /// An overall rating at or below this opens a case.
+    pub low_score_threshold: i64,
+    /// How long a family link stays usable, in hours.
+    pub family_link_hours: i64,
+    /// Public holidays (no periodic calls), as dates.
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// Weekend days that are working days (调休), as dates.
+    pub extra_working_days: Vec<chrono::NaiveDate>,
+}
+
+impl Default for SurveySettings {
+    fn default() -> Self {
+        Self {
+            post_service_cron: "0 5 * * * *".to_owned(),
+            post_service_sample_percent: 30,
+            monthly_cron: "0 30 7 * * *".to_owned(),
+            reminder_cron: "0 0 9 * * *".to_owned(),
+            reminder_after_days: 3,
+            expiry_cron: "0 15 0 * * *".to_owned(),
+            expire_after_days: 7,
+            case_escalation_cron: "0 */10 * * * *".to_owned(),
+            serious_case_hours: 24,
+            normal_case_hours: 72,
+            low_score_threshold: 2,
+            family_link_hours: 72,
+            holidays: Vec::new(),
+            extra_working_days: Vec::new(),
+        }
+    }
+}
+
+/// Parses a six-field cron expression the way the scheduler does.
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
+        .map_err(|e| e.to_string())
 }
 
 /// How tasks reach responders. Durations are in seconds unless named otherwise.
@@ -240,6 +306,7 @@ impl Default for Settings {
             push_allow_loopback_http: false,
             push_subject: "mailto:linli@localhost".to_owned(),
             dispatch: DispatchSettings::default(),
+            surveys: SurveySettings::default(),
         }
     }
 }
@@ -311,6 +378,40 @@ impl Settings {
                 field: "dispatch",
                 message: "missed_replace_minutes must come after missed_alert_minutes; sweep_interval_ms positive"
                     .into(),
+            });
+        }
+        let sv = &self.surveys;
+        for (name, expr) in [
+            ("surveys.post_service_cron", &sv.post_service_cron),
+            ("surveys.monthly_cron", &sv.monthly_cron),
+            ("surveys.reminder_cron", &sv.reminder_cron),
+            ("surveys.expiry_cron", &sv.expiry_cron),
+            ("surveys.case_escalation_cron", &sv.case_escalation_cron),
+            ("dispatch.daily_tasks_cron", &d.daily_tasks_cron),
+        ] {
+            if let Err(e) = parse_cron(expr) {
+                return Err(SettingsError::Invalid { field: "surveys", message: format!("{name} `{expr}`: {e}") });
+            }
+        }
+        if sv.post_service_sample_percent > 100 {
+            return Err(SettingsError::Invalid {
+                field: "surveys",
+                message: "post_service_sample_percent is 0 to 100".into(),
+            });
+        }
+        if [
+            sv.reminder_after_days,
+            sv.expire_after_days,
+            sv.serious_case_hours,
+            sv.normal_case_hours,
+            sv.family_link_hours,
+        ]
+        .iter()
+        .any(|v| *v <= 0)
+        {
+            return Err(SettingsError::Invalid {
+                field: "surveys",
+                message: "reminder and expiry days, case hours and family link hours must be positive".into(),
             });
         }
         if self.session_ttl_minutes <= 0 || self.login_window_minutes <= 0 {

@@ -65,6 +65,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict: {detail}")]
     Conflict { code: &'static str, detail: String, extra: Option<serde_json::Map<String, serde_json::Value>> },
+    /// Existed once, and is no more (a used or expired single-use link).
+    #[error("gone: {detail}")]
+    Gone { code: &'static str, detail: String },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("unsupported media type")]
@@ -105,6 +108,7 @@ impl ApiError {
             Self::RouteNotFound => ("route-not-found", "No such endpoint"),
             Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed on this endpoint"),
             Self::Conflict { code, .. } => (code, "The request conflicts with the current state"),
+            Self::Gone { code, .. } => (code, "This is no longer available"),
             Self::Validation(_) => ("validation", "Some fields are invalid"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Send application/json"),
             Self::PayloadTooLarge => ("payload-too-large", "The request body is too large"),
@@ -121,6 +125,7 @@ impl ApiError {
         let (detail, errors, extra) = match self {
             Self::BadRequest(d) | Self::UnsupportedMediaType(d) => (Some(d.clone()), vec![], None),
             Self::Conflict { detail, extra, .. } => (Some(detail.clone()), vec![], extra.clone()),
+            Self::Gone { detail, .. } => (Some(detail.clone()), vec![], None),
             Self::Validation(errors) => (None, errors.clone(), None),
             Self::TooManyRequests { detail, .. } => (Some(detail.clone()), vec![], None),
             Self::Unavailable => (Some("The database is unreachable; try again shortly.".into()), vec![], None),
@@ -151,6 +156,7 @@ impl ResponseError for ApiError {
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Gone { .. } => StatusCode::GONE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -20,15 +20,43 @@ pub enum Job {
     SessionSweep,
     /// Makes tomorrow's tasks from the service plans.
     DailyTasks,
+    /// Post-service surveys for the tasks completed in the last 24 hours.
+    PostServiceSurveys,
+    /// The day's share of the monthly surveys.
+    MonthlySurveys,
+    /// Reminds about surveys left unanswered.
+    SurveyReminders,
+    /// Expires surveys left unanswered too long.
+    SurveyExpiry,
+    /// Escalates overdue cases to the community head.
+    CaseEscalation,
 }
 
 impl Job {
-    pub const ALL: [Job; 2] = [Job::SessionSweep, Job::DailyTasks];
+    pub const ALL: [Job; 7] = [
+        Job::SessionSweep,
+        Job::DailyTasks,
+        Job::PostServiceSurveys,
+        Job::MonthlySurveys,
+        Job::SurveyReminders,
+        Job::SurveyExpiry,
+        Job::CaseEscalation,
+    ];
+
+    /// The jobs whose window is their cron schedule's latest time; each catches up its
+    /// latest window once at start.
+    pub const SCHEDULED_WINDOWS: [Job; 5] =
+        [Job::PostServiceSurveys, Job::MonthlySurveys, Job::SurveyReminders, Job::SurveyExpiry, Job::CaseEscalation];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::SessionSweep => "session_sweep",
             Job::DailyTasks => "daily_tasks",
+            Job::PostServiceSurveys => "post_service_surveys",
+            Job::MonthlySurveys => "monthly_surveys",
+            Job::SurveyReminders => "survey_reminders",
+            Job::SurveyExpiry => "survey_expiry",
+            Job::CaseEscalation => "case_escalation",
         }
     }
 
@@ -37,11 +65,27 @@ impl Job {
     }
 
     /// Cron expression (six fields, seconds first), in the district's time zone.
-    fn schedule(self, settings: &crate::config::Settings) -> String {
+    pub fn schedule(self, settings: &crate::config::Settings) -> String {
+        let s = &settings.surveys;
         match self {
             Job::SessionSweep => "0 */10 * * * *".to_owned(),
             Job::DailyTasks => settings.dispatch.daily_tasks_cron.clone(),
+            Job::PostServiceSurveys => s.post_service_cron.clone(),
+            Job::MonthlySurveys => s.monthly_cron.clone(),
+            Job::SurveyReminders => s.reminder_cron.clone(),
+            Job::SurveyExpiry => s.expiry_cron.clone(),
+            Job::CaseEscalation => s.case_escalation_cron.clone(),
         }
+    }
+
+    /// The latest time the schedule fired at or before `now` (or `now` itself when the
+    /// expression cannot be read): the start of the run window that `now` falls in.
+    pub fn window_start(self, state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
+        let tz = state.settings.tz();
+        crate::config::parse_cron(&self.schedule(&state.settings))
+            .ok()
+            .and_then(|cron| cron.find_previous_occurrence(&now.with_timezone(&tz), true).ok())
+            .map_or(now, |t| t.with_timezone(&Utc))
     }
 
     /// The window a run at `now` belongs to: one run per window, whoever runs it.
@@ -52,6 +96,11 @@ impl Job {
                 start.format("%Y-%m-%dT%H:%MZ").to_string()
             }
             Job::DailyTasks => tomorrow(state, now).to_string(),
+            _ => self
+                .window_start(state, now)
+                .with_timezone(&state.settings.tz())
+                .format("%Y-%m-%dT%H:%M%:z")
+                .to_string(),
         }
     }
 
@@ -63,6 +112,14 @@ impl Job {
                 Ok(removed as i64)
             }
             Job::DailyTasks => crate::dispatch::plans::make_tasks(state, tomorrow(state, now)).await,
+            Job::PostServiceSurveys => crate::surveys::schedule::post_service(state).await,
+            Job::MonthlySurveys => {
+                let day = self.window_start(state, now).with_timezone(&state.settings.tz()).date_naive();
+                crate::surveys::schedule::monthly(state, day).await
+            }
+            Job::SurveyReminders => crate::surveys::schedule::reminders(state).await,
+            Job::SurveyExpiry => crate::surveys::schedule::expire(state).await,
+            Job::CaseEscalation => crate::cases::escalate_overdue(state).await,
         }
     }
 }
@@ -188,6 +245,17 @@ pub async fn catch_up(state: &AppState) {
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "daily tasks catch-up failed"),
+        }
+    }
+    // The survey and case jobs: the latest window of each schedule, once (its lock
+    // keeps a window that already ran from running again).
+    for job in Job::SCHEDULED_WINDOWS {
+        match run_at(state, job, now).await {
+            Ok(run) if run.ran_now => {
+                tracing::info!(job = job.name(), window = %run.window_key, created = run.created, "caught up")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(job = job.name(), error = %e, "catch-up failed"),
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod assessment;
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -21,6 +22,7 @@ pub mod routing;
 pub mod seeding;
 pub mod segmentation;
 pub mod state;
+pub mod surveys;
 pub mod telemetry;
 pub mod timebank;
 

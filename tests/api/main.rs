@@ -18,4 +18,5 @@ mod scope;
 mod segmentation;
 mod seniors;
 mod timebank;
+mod surveys;
 mod users;

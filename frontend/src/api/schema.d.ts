@@ -99,6 +99,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases in the caller's communities: open ones first, soonest deadline first
+         *     (worker, admin).
+         */
+        get: operations["list_cases"];
+        put?: never;
+        /**
+         * Open a case for a complaint received by hotline, walk-in, web (worker, admin) or
+         *     from the phone app (caregiver, volunteer: source `pwa`). Whoever received it owns it
+         *     (首问负责) unless they name another worker; app complaints go to the senior's
+         *     community worker. Due in 24 hours when serious, else 72 (configurable).
+         */
+        post: operations["create_case"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One case with its timeline (worker, admin). */
+        get: operations["get_case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a note, call or visit to an open case, or reassign it (worker, admin). */
+        post: operations["add_action"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve a case with the senior's confirmation (worker, admin); schedules the
+         *     follow-up survey.
+         */
+        post: operations["resolve_case"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/communities": {
         parameters: {
             query?: never;
@@ -352,6 +432,46 @@ export interface paths {
          *     `until`, and tasks already made for those days are cancelled (worker, admin).
          */
         post: operations["suspend_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/surveys/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The survey behind a family link (no login). 404 for an unknown token, 410 once it
+         *     was used or has expired.
+         */
+        get: operations["public_survey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/surveys/{token}/answers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer through a family link (no login): works once. A used or expired link is
+         *     410; a survey already answered another way is 409.
+         */
+        post: operations["public_answer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -845,6 +965,159 @@ export interface paths {
         get: operations["list_stations"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Surveys in the caller's communities, newest first (worker, admin). */
+        get: operations["list_surveys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Satisfaction by responder, task kind, community or month, with response counts and
+         *     rates; complaint rates per 100 seniors; case categories; common words and phrases
+         *     (worker: own communities; admin, bureau: all). Groups with fewer than five
+         *     responses are `insufficient` and show no mean.
+         */
+        get: operations["analysis_endpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/analysis/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The analysis as CSV (the groups) or XLSX (groups, complaints, categories, words). */
+        get: operations["analysis_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/call-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whom to call: pending surveys due by the date in the caller's communities, assigned
+         *     to the caller or to nobody, with phones and the script (worker, admin).
+         */
+        get: operations["call_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of every survey template: the questions, in Chinese and English. */
+        get: operations["list_templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One survey, with its answers once answered (worker, admin). */
+        get: operations["get_survey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/{id}/answers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record the answers to a survey: a worker's call (`phone`) or a visit by a caregiver
+         *     other than the one who served (`in_person`). Each answer is checked against the
+         *     survey's template version; a bad one is 422 naming `answers.<question>` and
+         *     nothing is stored. An overall rating of 2 or lower, or a serious answer, opens a
+         *     case in the same transaction (`case_id`).
+         */
+        post: operations["answer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/{id}/family-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a single-use family link for a pending survey (worker, admin). The token is
+         *     shown once; the page is `/s/{token}`.
+         */
+        post: operations["family_link"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1639,6 +1912,32 @@ export interface components {
              */
             senior_id?: number | null;
         };
+        /** @description The body of `POST /api/v1/cases/{id}/actions`. */
+        ActionInput: {
+            kind: components["schemas"]["ActionKind"];
+            note?: string | null;
+            /**
+             * Format: int64
+             * @description The new owner, for `reassign`.
+             */
+            owner_id?: number | null;
+        };
+        /**
+         * @description What a person can add to a case's timeline by hand.
+         * @enum {string}
+         */
+        ActionKind: "note" | "call" | "visit" | "reassign";
+        ActionView: {
+            /** Format: int64 */
+            actor_user_id?: number | null;
+            /** Format: date-time */
+            at: string;
+            details: Record<string, never>;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            note?: string | null;
+        };
         AlarmAccepted: {
             /** Format: int64 */
             alarm_id: number;
@@ -1686,6 +1985,56 @@ export interface components {
             stage: string;
             /** Format: int64 */
             task_id?: number | null;
+        };
+        Analysis: {
+            /** @description Case categories, commonest first. */
+            categories: components["schemas"]["Count"][];
+            complaints: components["schemas"]["Complaints"];
+            /** Format: date */
+            from?: string | null;
+            group_by: components["schemas"]["GroupBy"];
+            groups: components["schemas"]["Group"][];
+            /** Format: int64 */
+            min_responses: number;
+            /** @description Two-word phrases seen at least twice, commonest first (at most 10). */
+            phrases: components["schemas"]["Count"][];
+            /** Format: date */
+            to?: string | null;
+            /** @description Every survey in scope and period together. */
+            total: components["schemas"]["Group"];
+            /** @description Words of the free-text answers, commonest first (at most 20). */
+            words: components["schemas"]["Count"][];
+        };
+        /** @description The body of `POST /api/v1/surveys/{id}/answers`. */
+        AnswerInput: {
+            /** @description Question id -> value: ratings 1-5, `true`/`false`, an option's value, or text. */
+            answers: {
+                [key: string]: unknown;
+            };
+            /** @description `phone` (a worker called) or `in_person` (a caregiver other than the one who served). */
+            channel: components["schemas"]["Channel"];
+        };
+        /** @description What answering did. */
+        AnswerResult: {
+            /** Format: int64 */
+            answer_id: number;
+            /** Format: date-time */
+            case_due_at?: string | null;
+            /**
+             * Format: int64
+             * @description The case the answer opened, if it did.
+             */
+            case_id?: number | null;
+            /** Format: int64 */
+            case_owner_id?: number | null;
+            channel: string;
+            /** Format: int32 */
+            overall_score?: number | null;
+            status: string;
+            /** Format: int64 */
+            survey_id: number;
+            /** Format: int32 */
+            template_version: number;
         };
         /** @description The body of `POST /api/v1/seniors/{id}/assessments`. */
         AssessmentInput: {
@@ -1793,6 +2142,44 @@ export interface components {
             /** Format: int64 */
             transaction_id?: number | null;
         };
+        /** @description One person to call. */
+        CallItem: {
+            /** Format: int64 */
+            community_id: number;
+            /** Format: int64 */
+            conductor_id?: number | null;
+            /** Format: date */
+            due_on: string;
+            kind: string;
+            /** @description Due before the day asked for. */
+            overdue: boolean;
+            /** @description The number to call. */
+            phone: string;
+            /** Format: int32 */
+            reminder_count: number;
+            /** Format: int64 */
+            senior_id: number;
+            senior_name: string;
+            /** @description The name of whoever served, to ask about the visit. */
+            served_by?: string | null;
+            /** Format: int64 */
+            survey_id: number;
+            /** Format: date-time */
+            task_completed_at?: string | null;
+            /** Format: int64 */
+            task_id?: number | null;
+            task_kind?: string | null;
+            /** Format: int64 */
+            template_id: number;
+        };
+        /** @description The call list of a day: its script(s), and the people to call. */
+        CallList: {
+            /** Format: date */
+            date: string;
+            items: components["schemas"]["CallItem"][];
+            /** @description The templates the items use: the script to read. */
+            templates: components["schemas"]["Template"][];
+        };
         /** @description The body of `POST /api/v1/timebank/bookings/{id}/cancel`. */
         CancelBookingInput: {
             reason: string;
@@ -1834,6 +2221,95 @@ export interface components {
             /** @description Who was considered and why they cannot go. */
             excluded: components["schemas"]["Excluded"][];
         };
+        /**
+         * @description What a case is about.
+         * @enum {string}
+         */
+        CaseCategory: "service_quality" | "punctuality" | "attitude" | "safety" | "meals" | "billing" | "wellbeing" | "unresolved" | "other";
+        /** @description The body of `POST /api/v1/cases`. */
+        CaseInput: {
+            category: components["schemas"]["CaseCategory"];
+            description?: string | null;
+            /**
+             * Format: int64
+             * @description Defaults to whoever received the complaint (a worker), else the senior's
+             *     community worker.
+             */
+            owner_id?: number | null;
+            /** Format: int64 */
+            senior_id: number;
+            severity: components["schemas"]["Severity"];
+            /** @description `hotline`, `walk_in`, `web` or `pwa` (`survey` cases open themselves). */
+            source: components["schemas"]["CaseSource"];
+            summary: string;
+            /** Format: int64 */
+            task_id?: number | null;
+        };
+        /** @description The body of `POST /api/v1/cases/{id}/resolve`. */
+        CaseResolveInput: {
+            confirmation_note?: string | null;
+            /** @description What was done. */
+            resolution: string;
+            /**
+             * @description The senior (or their guardian) confirmed the resolution; a case is only
+             *     resolved with that confirmation.
+             */
+            senior_confirmed: boolean;
+        };
+        /**
+         * @description Where a case came in.
+         * @enum {string}
+         */
+        CaseSource: "hotline" | "walk_in" | "web" | "pwa" | "survey";
+        /** @description A case with its timeline. */
+        CaseView: {
+            /** @description Oldest first; empty in lists. */
+            actions?: components["schemas"]["ActionView"][];
+            category: string;
+            /** Format: int64 */
+            community_id: number;
+            confirmation_note?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            description?: string | null;
+            /** Format: date-time */
+            due_at: string;
+            /** Format: date-time */
+            escalated_at?: string | null;
+            /**
+             * Format: int64
+             * @description The community head it was escalated to.
+             */
+            escalated_to?: number | null;
+            /** Format: int64 */
+            id: number;
+            /** @description Open past its deadline. */
+            overdue: boolean;
+            /** Format: int64 */
+            owner_id?: number | null;
+            owner_name?: string | null;
+            /** Format: int64 */
+            received_by?: number | null;
+            resolution?: string | null;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            /** Format: int64 */
+            resolved_by?: number | null;
+            senior_confirmed?: boolean | null;
+            /** Format: int64 */
+            senior_id: number;
+            senior_name?: string | null;
+            severity: string;
+            source: string;
+            status: string;
+            summary: string;
+            /** Format: int64 */
+            survey_id?: number | null;
+            /** Format: int64 */
+            task_id?: number | null;
+            /** Format: int32 */
+            version: number;
+        };
         /** @description A GeoJSON FeatureCollection: one feature per cell. */
         CellCollection: {
             features: Record<string, never>[];
@@ -1870,6 +2346,32 @@ export interface components {
             /** Format: int64 */
             recorded_by?: number | null;
         };
+        /**
+         * @description How a survey was (or is to be) answered.
+         * @enum {string}
+         */
+        Channel: "phone" | "in_person" | "family_link";
+        Choice: {
+            text: components["schemas"]["Wording"];
+            value: string;
+        };
+        CommunityComplaints: {
+            /** Format: int64 */
+            cases: number;
+            /** Format: int64 */
+            community_id: number;
+            name: string;
+            /**
+             * Format: double
+             * @description Cases per 100 seniors, to two decimals (`null` without seniors).
+             */
+            per_100_seniors?: number | null;
+            /**
+             * Format: int64
+             * @description Active seniors of the community now.
+             */
+            seniors: number;
+        };
         CommunityInput: {
             /** @description A GeoJSON Polygon or MultiPolygon (longitude, latitude). */
             boundary: Record<string, never>;
@@ -1886,6 +2388,15 @@ export interface components {
             id: number;
             name: string;
             street: string;
+        };
+        Complaints: {
+            by_community: components["schemas"]["CommunityComplaints"][];
+            /** Format: int64 */
+            cases: number;
+            /** Format: double */
+            per_100_seniors?: number | null;
+            /** Format: int64 */
+            seniors: number;
         };
         /** @description The body of `POST /api/v1/tasks/{id}/complete`. */
         CompleteInput: {
@@ -1977,6 +2488,11 @@ export interface components {
             name: string;
             phone: string;
             relation: string;
+        };
+        Count: {
+            /** Format: int64 */
+            count: number;
+            term: string;
         };
         CreateUserRequest: {
             /** @description Required for workers: the communities they serve. */
@@ -2105,6 +2621,16 @@ export interface components {
          * @enum {string}
          */
         FailureReason: "not_home" | "refused" | "unsafe";
+        FamilyLink: {
+            /** Format: date-time */
+            expires_at: string;
+            /** @description The page to open on a phone (relative to the server's address). */
+            path: string;
+            /** Format: int64 */
+            survey_id: number;
+            /** @description The secret: shown once, never stored. */
+            token: string;
+        };
         /** @description One field that failed validation. */
         FieldError: {
             /** @description A stable machine-readable code (`required`, `length`, `range`, ...). */
@@ -2152,6 +2678,39 @@ export interface components {
          * @enum {string}
          */
         GrantedBy: "senior" | "guardian";
+        Group: {
+            /** @description Fewer than five responses: no mean is shown. */
+            insufficient: boolean;
+            key: string;
+            label: string;
+            /**
+             * Format: double
+             * @description Mean overall rating (1-5), to two decimals; `null` when insufficient.
+             */
+            mean_overall?: number | null;
+            /**
+             * Format: int64
+             * @description Answers with an overall rating.
+             */
+            rated: number;
+            /**
+             * Format: double
+             * @description responses / surveys, to three decimals.
+             */
+            response_rate?: number | null;
+            /**
+             * Format: int64
+             * @description Surveys answered.
+             */
+            responses: number;
+            /**
+             * Format: int64
+             * @description Surveys made.
+             */
+            surveys: number;
+        };
+        /** @enum {string} */
+        GroupBy: "responder" | "task_kind" | "community" | "month";
         Health: {
             status: string;
         };
@@ -2513,6 +3072,65 @@ export interface components {
              */
             total: number;
         };
+        Page_CaseView: {
+            items: {
+                /** @description Oldest first; empty in lists. */
+                actions?: components["schemas"]["ActionView"][];
+                category: string;
+                /** Format: int64 */
+                community_id: number;
+                confirmation_note?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                description?: string | null;
+                /** Format: date-time */
+                due_at: string;
+                /** Format: date-time */
+                escalated_at?: string | null;
+                /**
+                 * Format: int64
+                 * @description The community head it was escalated to.
+                 */
+                escalated_to?: number | null;
+                /** Format: int64 */
+                id: number;
+                /** @description Open past its deadline. */
+                overdue: boolean;
+                /** Format: int64 */
+                owner_id?: number | null;
+                owner_name?: string | null;
+                /** Format: int64 */
+                received_by?: number | null;
+                resolution?: string | null;
+                /** Format: date-time */
+                resolved_at?: string | null;
+                /** Format: int64 */
+                resolved_by?: number | null;
+                senior_confirmed?: boolean | null;
+                /** Format: int64 */
+                senior_id: number;
+                senior_name?: string | null;
+                severity: string;
+                source: string;
+                status: string;
+                summary: string;
+                /** Format: int64 */
+                survey_id?: number | null;
+                /** Format: int64 */
+                task_id?: number | null;
+                /** Format: int32 */
+                version: number;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description Number of items over all pages.
+             */
+            total: number;
+        };
         Page_EntryView: {
             items: {
                 /** Format: int64 */
@@ -2583,6 +3201,65 @@ export interface components {
                 tier?: string | null;
                 /** Format: int32 */
                 version: number;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description Number of items over all pages.
+             */
+            total: number;
+        };
+        Page_SurveyView: {
+            items: {
+                /** Format: date-time */
+                answered_at?: string | null;
+                /** @description Question id -> value, once answered. */
+                answers?: {
+                    [key: string]: unknown;
+                } | null;
+                /** Format: int64 */
+                case_id?: number | null;
+                /** @description The planned channel, or the one it was answered through. */
+                channel: string;
+                /** Format: int64 */
+                community_id: number;
+                /**
+                 * Format: int64
+                 * @description Who is to conduct the survey.
+                 */
+                conductor_id?: number | null;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date */
+                due_on: string;
+                /** Format: date-time */
+                expires_at: string;
+                /** Format: int64 */
+                id: number;
+                kind: string;
+                /** Format: int32 */
+                overall_score?: number | null;
+                /** Format: int32 */
+                reminder_count: number;
+                /**
+                 * Format: int64
+                 * @description The responder who served (post-service surveys).
+                 */
+                responder_id?: number | null;
+                /** Format: int64 */
+                senior_id: number;
+                senior_name?: string | null;
+                status: string;
+                /** Format: int64 */
+                task_id?: number | null;
+                task_kind?: string | null;
+                /** Format: int64 */
+                template_id: number;
+                /** Format: int32 */
+                template_version: number;
             }[];
             /** Format: int64 */
             page: number;
@@ -2822,6 +3499,22 @@ export interface components {
             /** @description A URI naming the kind of problem; stable, usable as a code. */
             type: string;
         };
+        /** @description The body of a family link's answer. */
+        PublicAnswerInput: {
+            /** @description Question id -> value. */
+            answers: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description What the family sees: the questions, and the senior's family name only. */
+        PublicSurvey: {
+            /** Format: date-time */
+            expires_at: string;
+            kind: string;
+            /** @description The senior's surname followed by a mask (`赵**`): enough to know whom it is about. */
+            senior: string;
+            template: components["schemas"]["Template"];
+        };
         PublishInput: {
             /**
              * Format: date
@@ -2848,6 +3541,19 @@ export interface components {
             /** @description The rounds as planned and published. */
             plan: components["schemas"]["MealPlan"];
         };
+        Question: {
+            /** @description The category of a case a serious answer opens. */
+            case_category?: string | null;
+            id: string;
+            kind: components["schemas"]["QuestionKind"];
+            options?: components["schemas"]["Choice"][];
+            required?: boolean;
+            /** @description Answers that open a case by themselves. */
+            serious_answers?: Record<string, never>[];
+            text: components["schemas"]["Wording"];
+        };
+        /** @enum {string} */
+        QuestionKind: "rating" | "yes_no" | "single_choice" | "free_text";
         Readiness: {
             database: boolean;
             migrations_current: boolean;
@@ -3172,6 +3878,11 @@ export interface components {
             /** Format: int32 */
             version: number;
         };
+        /**
+         * @description Sets the deadline: `serious` cases are due sooner.
+         * @enum {string}
+         */
+        Severity: "serious" | "normal";
         SheetStop: {
             address: string;
             allergies: string[];
@@ -3325,6 +4036,54 @@ export interface components {
             /** Format: date-time */
             last_success_at?: string | null;
         };
+        SurveyView: {
+            /** Format: date-time */
+            answered_at?: string | null;
+            /** @description Question id -> value, once answered. */
+            answers?: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: int64 */
+            case_id?: number | null;
+            /** @description The planned channel, or the one it was answered through. */
+            channel: string;
+            /** Format: int64 */
+            community_id: number;
+            /**
+             * Format: int64
+             * @description Who is to conduct the survey.
+             */
+            conductor_id?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date */
+            due_on: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            /** Format: int32 */
+            overall_score?: number | null;
+            /** Format: int32 */
+            reminder_count: number;
+            /**
+             * Format: int64
+             * @description The responder who served (post-service surveys).
+             */
+            responder_id?: number | null;
+            /** Format: int64 */
+            senior_id: number;
+            senior_name?: string | null;
+            status: string;
+            /** Format: int64 */
+            task_id?: number | null;
+            task_kind?: string | null;
+            /** Format: int64 */
+            template_id: number;
+            /** Format: int32 */
+            template_version: number;
+        };
         /** @description The body of `POST /api/v1/plans/{id}/suspend`. */
         SuspendInput: {
             /** Format: date */
@@ -3414,6 +4173,18 @@ export interface components {
             window_end?: string | null;
             /** Format: date-time */
             window_start?: string | null;
+        };
+        /** @description One version of a template, as the API shows it (the call script). */
+        Template: {
+            code: string;
+            /** Format: int64 */
+            id: number;
+            /** @description The id of the overall-satisfaction question, if any. */
+            overall_question?: string | null;
+            questions: components["schemas"]["Question"][];
+            title: components["schemas"]["Wording"];
+            /** Format: int32 */
+            version: number;
         };
         /** @description A ledger transaction with its entries. */
         TransactionView: {
@@ -3547,6 +4318,11 @@ export interface components {
          * @enum {string}
          */
         WelfareOutcome: "reached_senior" | "reached_contact" | "visited" | "needs_help";
+        /** @description A text in both languages of the console. */
+        Wording: {
+            en: string;
+            zh: string;
+        };
         /** @description The body of worker actions on a task: the version read, and why. */
         WorkerAction: {
             reason: string;
@@ -3750,6 +4526,207 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_cases: {
+        parameters: {
+            query?: {
+                status?: "open" | "resolved";
+                /** @description Only this owner's cases (a worker's own queue). */
+                owner_id?: number;
+                community_id?: number;
+                /** @description Only open cases past their deadline (true) or the others (false). */
+                overdue?: boolean;
+                /** @description Only escalated cases (true) or the others (false). */
+                escalated?: boolean;
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CaseView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_action: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActionInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The case is resolved */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resolve_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseResolveInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already resolved */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             422: {
                 headers: {
@@ -4166,6 +5143,102 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    public_survey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicSurvey"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    public_answer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublicAnswerInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnswerResult"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5387,6 +6460,268 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StationView"][];
+                };
+            };
+        };
+    };
+    list_surveys: {
+        parameters: {
+            query?: {
+                status?: "pending" | "answered" | "expired";
+                kind?: "post_service" | "periodic" | "follow_up";
+                senior_id?: number;
+                community_id?: number;
+                /** @description Only the surveys this user is to conduct. */
+                conductor_id?: number;
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SurveyView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    analysis_endpoint: {
+        parameters: {
+            query: {
+                group_by: "responder" | "task_kind" | "community" | "month";
+                /** @description First local day (surveys by creation, cases by opening). */
+                from?: string;
+                /** @description Last local day, included. */
+                to?: string;
+                community_id?: number;
+                /** @description For the export: `csv` (default) or `xlsx`. */
+                format?: "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Analysis"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    analysis_export: {
+        parameters: {
+            query: {
+                group_by: "responder" | "task_kind" | "community" | "month";
+                /** @description First local day (surveys by creation, cases by opening). */
+                from?: string;
+                /** @description Last local day, included. */
+                to?: string;
+                community_id?: number;
+                /** @description For the export: `csv` (default) or `xlsx`. */
+                format?: "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The spreadsheet, as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+        };
+    };
+    call_list: {
+        parameters: {
+            query?: {
+                /** @description The day (YYYY-MM-DD, local); today by default. */
+                date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallList"];
+                };
+            };
+        };
+    };
+    list_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"][];
+                };
+            };
+        };
+    };
+    get_survey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Survey id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    answer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Survey id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnswerResult"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already answered or expired; or the serving responder */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    family_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Survey id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FamilyLink"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

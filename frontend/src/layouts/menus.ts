@@ -18,6 +18,9 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
         { label: t('worker.routes'), path: '/console/routes' },
         { label: t('worker.seniors'), path: '/console/seniors' },
         { label: t('worker.timebank'), path: '/console/timebank' },
+        { label: t('worker.surveys'), path: '/console/surveys' },
+        { label: t('worker.cases'), path: '/console/cases' },
+        { label: t('surveys.analysis'), path: '/console/surveys/analysis' },
         { label: t('admin.users') },
         { label: t('admin.communities') },
         { label: t('admin.rules') },
@@ -30,6 +33,7 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
         { label: t('bureau.scorecard') },
         { label: t('bureau.gaps') },
         { label: t('bureau.trends') },
+        { label: t('surveys.analysis'), path: '/console/surveys/analysis' },
       ]
     case 'worker':
       return [
@@ -39,8 +43,9 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
         { label: t('worker.routes'), path: '/console/routes' },
         { label: t('worker.timebank'), path: '/console/timebank' },
         { label: t('worker.alarms') },
-        { label: t('worker.surveys') },
-        { label: t('worker.cases') },
+        { label: t('worker.surveys'), path: '/console/surveys' },
+        { label: t('worker.cases'), path: '/console/cases' },
+        { label: t('surveys.analysis'), path: '/console/surveys/analysis' },
       ]
     default:
       return []

@@ -3,6 +3,7 @@
 
 pub mod alarms;
 pub mod auth;
+pub mod cases;
 pub mod communities;
 pub mod extract;
 pub mod grid;
@@ -15,6 +16,7 @@ pub mod segmentation;
 pub mod senior_records;
 pub mod seniors;
 pub mod seniors_io;
+pub mod surveys;
 pub mod tasks;
 pub mod timebank;
 pub mod users;
@@ -47,6 +49,8 @@ use crate::error::ApiError;
         (name = "dispatch", description = "Responders, plans, tasks, emergency bells and the live board"),
         (name = "segmentation", description = "Care tiers and their rules"),
         (name = "timebank", description = "The volunteer time bank: accounts, ledger, transfers, grants, bookings"),
+        (name = "surveys", description = "Satisfaction surveys: call lists, answers, family links, analysis"),
+        (name = "cases", description = "Complaints and follow-up cases"),
         (name = "ops", description = "Health, readiness, metrics, jobs"),
     )
 )]
@@ -84,6 +88,8 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     push::configure(cfg);
     grid::configure(cfg);
     segmentation::configure(cfg);
+    surveys::configure(cfg);
+    cases::configure(cfg);
     ops::configure_api(cfg);
 }
 
