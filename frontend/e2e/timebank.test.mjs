@@ -3,7 +3,7 @@
 // are plain API calls, as the phone sends them; the check-in is sent from the
 // offline queue with the time it happened), the worker confirms the visit in the
 // task drawer of the console, and the volunteer's balance shows the new hours, in
-// the console's account page and in what the phone app reads.
+// the console's account page and on the volunteer's phone.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { chromium } from 'playwright-core'
@@ -57,6 +57,18 @@ test('a volunteer completes a visit, the worker confirms it, and the balance sho
   await call('POST', `/api/v1/tasks/${task.id}/check-in`, volunteer, { latitude: senior.latitude, longitude: senior.longitude, recorded_at: arrived })
   await call('POST', `/api/v1/tasks/${task.id}/complete`, volunteer, { outcome: 'helped_at_home' })
 
+  // The volunteer's phone shows the balance as it was.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
+  phone.setDefaultTimeout(15000)
+  const app = await phone.newPage()
+  await app.goto(`${BASE}/login`)
+  await app.locator('input[name=username]').fill('volunteer')
+  await app.locator('input[name=password]').fill('linli-demo')
+  await app.getByTestId('submit').click()
+  await app.waitForURL(`${BASE}/app`)
+  await app.getByTestId('tab-timebank').click()
+  await app.locator(`[data-testid=timebank-balance][data-minutes="${before.balance_minutes}"]`).waitFor()
+
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
   context.setDefaultTimeout(15000)
   const page = await context.newPage()
@@ -80,4 +92,17 @@ test('a volunteer completes a visit, the worker confirms it, and the balance sho
   assert.equal(shown.trim(), `${h}:${m}`)
   await page.getByTestId('timebank-entries').getByText('+1:30').first().waitFor()
   await context.close()
+
+  // Back on the phone, opening the tab again shows the new hours at the top.
+  await app.getByTestId('tab-today').click()
+  await app.getByTestId('tab-timebank').click()
+  const balance = app.locator(`[data-testid=timebank-balance][data-minutes="${after.balance_minutes}"]`)
+  await balance.waitFor()
+  const hours = Math.floor(after.balance_minutes / 60)
+  const minutes = after.balance_minutes % 60
+  const text = minutes ? (hours ? `${hours} 小时 ${minutes} 分` : `${minutes} 分钟`) : `${hours} 小时`
+  assert.match(await balance.textContent(), new RegExp(text))
+  const newest = app.locator('[data-testid^=entry-]').first()
+  assert.match(await newest.textContent(), /服务存入.*\+1 小时 30 分.*任务 #\d+/s)
+  await phone.close()
 })
