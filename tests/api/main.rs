@@ -17,6 +17,6 @@ mod routing;
 mod scope;
 mod segmentation;
 mod seniors;
-mod timebank;
 mod surveys;
+mod timebank;
 mod users;
