@@ -92,6 +92,13 @@ async fn check_entities(db: &DatabaseConnection) {
     check(db, SurveyLinks, &mut seen).await;
     check(db, Cases, &mut seen).await;
     check(db, CaseActions, &mut seen).await;
+    check(db, TimebankAccounts, &mut seen).await;
+    check(db, TimebankTransactions, &mut seen).await;
+    check(db, TimebankEntries, &mut seen).await;
+    check(db, TimebankRelatives, &mut seen).await;
+    check(db, TimebankBookings, &mut seen).await;
+    check(db, TimebankPendingCredits, &mut seen).await;
+    check(db, TimebankFlags, &mut seen).await;
     assert_eq!(tables(db).await, seen, "every table has an entity and every entity a table");
 }
 
