@@ -160,8 +160,8 @@ test('the service worker takes over /app, which then opens offline; logging out 
   await page.reload()
   await page.getByTestId('landing-responder').waitFor()
   assert.equal(await page.evaluate(() => !!navigator.serviceWorker.controller), true, 'the worker controls the page after a reload')
-  const cached = await cachedPaths(page, ['/api/v1/auth/me', '/api/v1/me/tasks', '/api/v1/me/offers'])
-  assert.deepEqual(cached.sort(), ['/api/v1/auth/me', '/api/v1/me/offers', '/api/v1/me/tasks'], 'nothing but those three is kept')
+  const cached = await cachedPaths(page, ['/api/v1/auth/me', '/api/v1/me/tasks', '/api/v1/me/offers', '/api/v1/me/surveys'])
+  assert.deepEqual(cached.sort(), ['/api/v1/auth/me', '/api/v1/me/offers', '/api/v1/me/surveys', '/api/v1/me/tasks'], 'nothing but those four is kept')
 
   // No network at all: the app shell and the last lists still come up.
   await page.context().setOffline(true)

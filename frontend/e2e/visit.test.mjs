@@ -276,3 +276,79 @@ test("a courier opens tomorrow's meal round on the phone: every meal they hold, 
   await worker.dispose()
   await admin.dispose()
 })
+
+test('a caregiver at the door takes the survey of another responder’s visit, and a low score becomes a case', async () => {
+  const worker = await apiAs('worker')
+  const admin = await apiAs('admin')
+  const responders = await json(await worker.get('/api/v1/responders'))
+  const demo = new Set(['张海燕', '李文博'])
+  // In one of the worker's communities, a post-service survey waiting (the scheduled
+  // jobs caught up when the server started) about a visit some other responder made,
+  // and a caregiver who cleans there.
+  const mine = (await json(await worker.get('/api/v1/auth/me'))).community_ids
+  let caregiver, chosen
+  for (const community of mine) {
+    caregiver = responders.find((r) => r.kind === 'caregiver' && r.skills.includes('housekeeping') && !demo.has(r.display_name) && r.community_ids.includes(community))
+    if (!caregiver) continue
+    const pending = (await json(await worker.get(`/api/v1/surveys?status=pending&kind=post_service&community_id=${community}&per_page=200`))).items
+    chosen = pending.find((s) => s.responder_id !== caregiver.id)
+    if (chosen) break
+  }
+  assert.ok(caregiver && chosen, 'a caregiver and a pending post-service survey in one of the worker’s communities')
+  const usernames = {}
+  for (let p = 1; ; p++) {
+    const users = await json(await admin.get(`/api/v1/users?role=caregiver&per_page=200&page=${p}`))
+    if (!users.items.length) break
+    for (const u of users.items) usernames[u.id] = u.username
+  }
+  const senior = await json(await worker.get(`/api/v1/seniors/${chosen.senior_id}`))
+
+  // Today the caregiver comes to clean: the survey waits for them at this door.
+  const visit = await json(
+    await worker.post('/api/v1/tasks', {
+      data: {
+        senior_id: senior.id,
+        kind: 'housekeeping',
+        date: shanghai(24 * 60).date,
+        window_start: '09:00:00',
+        window_end: '11:00:00',
+        details: { duration_minutes: 60 },
+        reason: 'e2e: 加一次保洁',
+      },
+    }),
+  )
+  await json(await worker.post(`/api/v1/tasks/${visit.id}/assign`, { data: { version: visit.version, responder_id: caregiver.id, reason: 'e2e: 熟悉老人' } }))
+
+  const page = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+  await logIn(page, usernames[caregiver.user_id], '/app')
+  await page.getByTestId('tab-tasks').click()
+  await page.getByTestId(`open-detail-${visit.id}`).click()
+  const detail = page.getByTestId('task-detail')
+  await detail.getByTestId('detail-survey').waitFor()
+  await detail.getByTestId('detail-survey-start').click()
+  const sheet = page.getByTestId('survey-sheet')
+  await sheet.getByTestId('q-overall').waitFor()
+  // Sending without answers names what is missing.
+  await sheet.getByTestId('survey-submit').click()
+  await sheet.getByTestId('q-overall').getByRole('alert').waitFor()
+  for (const [q, v] of [['overall', 2], ['punctuality', 3], ['attitude', 2], ['quality', 2]]) await sheet.getByTestId(`a-${q}-${v}`).click()
+  await sheet.getByTestId('a-comments').fill('来得太晚，老人等了很久')
+  await shot(page, 'survey-in-person')
+  await sheet.getByTestId('survey-submit').click()
+  await page.getByText('老人不太满意，已转社区跟进处理').waitFor()
+  await detail.getByTestId('detail-survey').waitFor({ state: 'detached' })
+
+  // Recorded in person, still tied to the visit it asks about; the low score opened a case.
+  const answered = (await json(await worker.get(`/api/v1/surveys?status=answered&senior_id=${senior.id}&per_page=50`))).items.find((s) => s.id === chosen.id)
+  assert.ok(answered, 'the survey was answered')
+  assert.equal(answered.channel, 'in_person')
+  assert.equal(answered.responder_id, chosen.responder_id)
+  assert.notEqual(answered.responder_id, caregiver.id, 'never the responder who served')
+  const cases = (await json(await worker.get('/api/v1/cases?status=open&per_page=200'))).items
+  const opened = cases.filter((c) => c.survey_id === chosen.id)
+  assert.equal(opened.length, 1, 'the low score opened one case')
+  assert.equal(opened[0].source, 'survey')
+
+  await page.context().close()
+  for (const c of [worker, admin]) await c.dispose()
+})

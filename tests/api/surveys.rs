@@ -23,6 +23,7 @@ on_both_backends!(
     an_overdue_case_escalates_to_the_community_head_and_a_resolved_one_is_followed_up,
     analysis_matches_hand_computed_numbers,
     bad_answers_name_the_question_and_store_nothing,
+    a_caregiver_at_the_door_takes_the_pending_survey_of_someone_elses_visit,
 );
 
 /// Tuesday 15 December 2026, 10:00 in Shanghai.
@@ -631,4 +632,38 @@ async fn bad_answers_name_the_question_and_store_nothing(backend: Backend) {
     let elsewhere = w.app.create_community("南营门社区").await;
     let stranger = w.app.login_as(Role::Worker, &[elsewhere]).await;
     assert_eq!(w.answer(&stranger, survey, &json!({"channel": "phone", "answers": ok})).await.status(), 404);
+}
+
+async fn a_caregiver_at_the_door_takes_the_pending_survey_of_someone_elses_visit(backend: Backend) {
+    let w = world(backend).await;
+    let (first, _, first_token) = w.responder("first").await;
+    let (second, _, second_token) = w.responder("second").await;
+    let other_senior = w.app.create_senior(w.community, "钱老太").await;
+    // Yesterday's emergency, answered by `first`, and one for another senior.
+    let survey = w.emergency_survey(w.senior, first).await;
+    let elsewhere = w.emergency_survey(other_senior, second).await;
+    // Nobody holds a task at either home yet: nothing to take in person.
+    assert_eq!(w.app.get_json("/api/v1/me/surveys", &second_token).await, json!([]));
+    // Today `second` is at 赵桂兰's door for housekeeping; `first` is there too.
+    w.task("housekeeping", w.senior, second, "on_site", w.now()).await;
+    w.task("housekeeping", w.senior, first, "accepted", w.now()).await;
+    let mine = w.app.get_json("/api/v1/me/surveys", &second_token).await;
+    let ids: Vec<i64> = mine.as_array().unwrap().iter().map(|x| x["survey"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![survey], "only the survey of the senior at this door: {mine}");
+    assert_ne!(elsewhere, survey);
+    assert_eq!(mine[0]["template"]["questions"][0]["id"], "overall");
+    assert_eq!(mine[0]["survey"]["senior_name"], "赵桂兰");
+    // The responder who served never sees the survey of their own visit.
+    assert_eq!(w.app.get_json("/api/v1/me/surveys", &first_token).await, json!([]));
+    let body =
+        json!({"channel": "in_person", "answers": {"overall": 4, "punctuality": 5, "attitude": 5, "quality": 4}});
+    assert_eq!(w.answer(&first_token, survey, &body).await.status(), 409);
+    let res = w.answer(&second_token, survey, &body).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    let answered = &w.surveys("status=answered").await;
+    let row = answered.iter().find(|s| s["id"] == survey).unwrap();
+    assert_eq!(row["channel"], "in_person");
+    assert_eq!(w.app.get_json("/api/v1/me/surveys", &second_token).await, json!([]), "answered, gone from the list");
+    let worker = w.app.get("/api/v1/me/surveys").bearer_auth(&w.worker).send().await.unwrap();
+    assert_eq!(worker.status(), 403);
 }

@@ -381,6 +381,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/surveys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Surveys the caller can take in person at the door: pending surveys of the seniors
+         *     whose tasks they hold, never of their own visits, with the questions (caregiver,
+         *     volunteer). Answer with `channel: in_person`.
+         */
+        get: operations["my_surveys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/tasks": {
         parameters: {
             query?: never;
@@ -2739,6 +2760,12 @@ export interface components {
              */
             stored: number;
         };
+        /** @description A survey a caregiver or volunteer can take in person, with its questions. */
+        InPersonSurvey: {
+            survey: components["schemas"]["SurveyView"];
+            /** @description The template version the survey was made with: the questions to ask. */
+            template: components["schemas"]["Template"];
+        };
         JobRunView: {
             /**
              * Format: int32
@@ -5068,6 +5095,25 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MealPlan"][];
+                };
+            };
+        };
+    };
+    my_surveys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InPersonSurvey"][];
                 };
             };
         };

@@ -216,6 +216,16 @@ export default {
       fund_grants_only: 'the fund only grants',
     },
   },
+  survey: {
+    title: 'Survey at the door',
+    about: 'About: {name}',
+    hint: 'Ask the senior each question in person and record their own answer.',
+    offline: 'No signal: a survey is sent once you are online',
+    thanks: 'Survey sent, thank you',
+    caseOpened: 'Survey sent. The senior is not satisfied: the community will follow up',
+    pending: 'A survey is waiting for this senior',
+    start: 'Start the survey',
+  },
   bank: {
     title: 'My time bank',
     balance: 'Balance',

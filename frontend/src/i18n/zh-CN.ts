@@ -216,6 +216,16 @@ export default {
       fund_grants_only: '基金只能发放',
     },
   },
+  survey: {
+    title: '上门回访',
+    about: '回访对象：{name}',
+    hint: '请当面逐题询问老人，按老人的原话选择或记录。',
+    offline: '没有网络：回访需要联网后提交',
+    thanks: '回访已提交，谢谢',
+    caseOpened: '回访已提交。老人不太满意，已转社区跟进处理',
+    pending: '这位老人有一份待回访的问卷',
+    start: '开始回访',
+  },
   bank: {
     title: '我的时间银行',
     balance: '余额',

@@ -15,7 +15,7 @@ export const API_CACHE = 'linli-api'
  * door). Not the responder profile (home, licence) and nothing about seniors beyond
  * the task list itself.
  */
-export const CACHED_API_PATHS = ['/api/v1/auth/me', '/api/v1/me/tasks', '/api/v1/me/offers', '/api/v1/me/route-sheet', '/api/v1/me/timebank']
+export const CACHED_API_PATHS = ['/api/v1/auth/me', '/api/v1/me/tasks', '/api/v1/me/offers', '/api/v1/me/route-sheet', '/api/v1/me/timebank', '/api/v1/me/surveys']
 
 /** Set on the cached copy when it is stored, so the page can tell "from the cache, as of then". */
 export const STORED_AT_HEADER = 'x-linli-stored-at'

@@ -19,13 +19,16 @@ use crate::registry::import::XLSX_CONTENT_TYPE;
 use crate::state::AppState;
 use crate::surveys::analysis::{self, Analysis, AnalysisQuery, GroupBy};
 use crate::surveys::links::{self, FamilyLink, PublicSurvey};
-use crate::surveys::service::{self, AnswerInput, AnswerResult, Answerer, CallList, SurveyFilter, SurveyView};
+use crate::surveys::service::{
+    self, AnswerInput, AnswerResult, Answerer, CallList, InPersonSurvey, SurveyFilter, SurveyView,
+};
 use crate::surveys::template::Template;
 use crate::surveys::{Channel, SurveyKind, SurveyStatus};
 
 /// Fixed paths first: `/surveys/call-list` is not `/surveys/{id}`.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_surveys)
+        .service(my_surveys)
         .service(call_list)
         .service(analysis_endpoint)
         .service(analysis_export)
@@ -191,6 +194,20 @@ async fn analysis_export(
 async fn list_templates(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Vec<Template>>, ApiError> {
     caller.allow(&[Role::Admin, Role::Worker, Role::Bureau, Role::Caregiver, Role::Volunteer])?;
     Ok(web::Json(service::templates(&state.db).await?))
+}
+
+/// Surveys the caller can take in person at the door: pending surveys of the seniors
+/// whose tasks they hold, never of their own visits, with the questions (caregiver,
+/// volunteer). Answer with `channel: in_person`.
+#[utoipa::path(
+    tag = "surveys",
+    responses((status = 200, body = Vec<InPersonSurvey>)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/me/surveys")]
+async fn my_surveys(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Vec<InPersonSurvey>>, ApiError> {
+    caller.allow(&[Role::Caregiver, Role::Volunteer])?;
+    Ok(web::Json(service::in_person_for(&state, &caller).await?))
 }
 
 /// One survey, with its answers once answered (worker, admin).

@@ -115,6 +115,66 @@ async fn views(db: &impl ConnectionTrait, rows: Vec<surveys::Model>) -> Result<V
         .collect())
 }
 
+/// A survey a caregiver or volunteer can take in person, with its questions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InPersonSurvey {
+    pub survey: SurveyView,
+    /// The template version the survey was made with: the questions to ask.
+    pub template: Template,
+}
+
+/// Pending surveys of the seniors whose tasks the caller holds now, in the
+/// communities they serve, except surveys of their own visits: the ones they can
+/// take in person at the door (caregiver, volunteer).
+pub async fn in_person_for(state: &AppState, caller: &Caller) -> Result<Vec<InPersonSurvey>, ApiError> {
+    let me = crate::dispatch::responders::of_caller(&state.db, caller).await?;
+    let held = crate::dispatch::kinds::TaskStatus::ACTIVE.iter().map(|s| s.as_str());
+    let seniors: Vec<i64> = tasks::Entity::find()
+        .select_only()
+        .column(tasks::Column::SeniorId)
+        .filter(tasks::Column::AssigneeId.eq(me.id))
+        .filter(tasks::Column::Status.is_in(held))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    if seniors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let serves: Vec<i64> = responder_communities::Entity::find()
+        .select_only()
+        .column(responder_communities::Column::CommunityId)
+        .filter(responder_communities::Column::ResponderId.eq(me.id))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let rows = surveys::Entity::find()
+        .filter(surveys::Column::SeniorId.is_in(seniors))
+        .filter(surveys::Column::CommunityId.is_in(serves))
+        .filter(surveys::Column::Status.eq(SurveyStatus::Pending.as_str()))
+        .filter(surveys::Column::ExpiresAt.gt(state.clock.now()))
+        .filter(
+            Condition::any().add(surveys::Column::ResponderId.is_null()).add(surveys::Column::ResponderId.ne(me.id)),
+        )
+        .order_by_asc(surveys::Column::DueOn)
+        .order_by_asc(surveys::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut templates: HashMap<i64, Template> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for survey in views(&state.db, rows).await? {
+        let template = match templates.get(&survey.template_id) {
+            Some(t) => t.clone(),
+            None => {
+                let t = template(&state.db, survey.template_id).await?;
+                templates.insert(survey.template_id, t.clone());
+                t
+            }
+        };
+        out.push(InPersonSurvey { survey, template });
+    }
+    Ok(out)
+}
+
 /// Filters of `GET /api/v1/surveys`.
 #[derive(Debug, Clone, Default)]
 pub struct SurveyFilter {
