@@ -163,7 +163,7 @@ fn caregiver_shifts(rng: &mut ChaCha8Rng, standard: bool) -> Vec<(i16, u32, u32)
         out.push((6, 8, 17));
     }
     if !standard && rng.random_bool(0.1) {
-        out.push((7, 8, 12));
+        out.push((7, 8, 14));
     }
     out
 }
