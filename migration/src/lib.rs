@@ -11,6 +11,7 @@ mod m20261123_000005_senior_changes;
 mod m20261123_000006_push_subscriptions;
 mod m20261204_000007_timebank;
 mod m20261204_000008_surveys;
+mod m20261205_000009_coverage;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_push_subscriptions::Migration),
             Box::new(m20261204_000007_timebank::Migration),
             Box::new(m20261204_000008_surveys::Migration),
+            Box::new(m20261205_000009_coverage::Migration),
         ]
     }
 }

@@ -99,6 +99,9 @@ async fn check_entities(db: &DatabaseConnection) {
     check(db, TimebankBookings, &mut seen).await;
     check(db, TimebankPendingCredits, &mut seen).await;
     check(db, TimebankFlags, &mut seen).await;
+    check(db, CoverageCells, &mut seen).await;
+    check(db, CoverageCommunities, &mut seen).await;
+    check(db, CoverageMonths, &mut seen).await;
     assert_eq!(tables(db).await, seen, "every table has an entity and every entity a table");
 }
 

@@ -140,6 +140,58 @@ pub struct Settings {
     /// Satisfaction surveys and complaint cases: schedules, sampling, deadlines (`[surveys]`).
     #[serde(default)]
     pub surveys: SurveySettings,
+    /// Coverage reports: refresh schedule, small-number suppression, targets (`[coverage]`).
+    #[serde(default)]
+    pub coverage: CoverageSettings,
+}
+
+/// Coverage reports for the bureau and the console.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct CoverageSettings {
+    /// When the roll-ups are refreshed (six fields, seconds first, in `time_zone`).
+    pub refresh_cron: String,
+    /// The bureau sees counts of seniors below this as `"<N>"`, and no rates over
+    /// fewer seniors than this.
+    pub suppress_below: i64,
+    /// Optional raster tile URL (`https://…/{z}/{x}/{y}.png`) drawn under the
+    /// dashboard's hexagons when online; the map works without it.
+    pub basemap_tile_url: Option<String>,
+    /// Scorecard targets by indicator code (see docs/coverage.md).
+    pub targets: std::collections::BTreeMap<String, f64>,
+}
+
+impl Default for CoverageSettings {
+    fn default() -> Self {
+        let targets = [
+            ("subsidy_per_senior_yuan", 60.0),
+            ("volunteer_task_share", 0.3),
+            ("satisfaction_mean", 4.5),
+            ("complaints_per_100", 1.0),
+            ("cases_in_deadline_rate", 0.95),
+            ("accepted_60s_share", 0.9),
+            ("on_site_30m_share", 0.95),
+            ("meals_on_time_rate", 0.95),
+            ("tier_a_served_share", 0.95),
+            ("covered_15min_share", 0.9),
+            ("responders_per_100", 3.0),
+            ("certified_nurses_per_100", 0.5),
+            ("volunteer_hours_per_100", 50.0),
+        ];
+        Self {
+            refresh_cron: "0 */15 * * * *".to_owned(),
+            suppress_below: 10,
+            basemap_tile_url: None,
+            targets: targets.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        }
+    }
+}
+
+impl CoverageSettings {
+    /// The target of an indicator (0 when the settings leave it out).
+    pub fn target(&self, code: &str) -> f64 {
+        self.targets.get(code).copied().unwrap_or_default()
+    }
 }
 
 /// Surveys and cases. Cron expressions have six fields, seconds first, in `time_zone`.
@@ -307,6 +359,7 @@ impl Default for Settings {
             push_subject: "mailto:linli@localhost".to_owned(),
             dispatch: DispatchSettings::default(),
             surveys: SurveySettings::default(),
+            coverage: CoverageSettings::default(),
         }
     }
 }
@@ -388,10 +441,14 @@ impl Settings {
             ("surveys.expiry_cron", &sv.expiry_cron),
             ("surveys.case_escalation_cron", &sv.case_escalation_cron),
             ("dispatch.daily_tasks_cron", &d.daily_tasks_cron),
+            ("coverage.refresh_cron", &self.coverage.refresh_cron),
         ] {
             if let Err(e) = parse_cron(expr) {
                 return Err(SettingsError::Invalid { field: "surveys", message: format!("{name} `{expr}`: {e}") });
             }
+        }
+        if self.coverage.suppress_below < 1 {
+            return Err(SettingsError::Invalid { field: "coverage", message: "suppress_below is at least 1".into() });
         }
         if sv.post_service_sample_percent > 100 {
             return Err(SettingsError::Invalid {

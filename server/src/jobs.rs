@@ -30,10 +30,12 @@ pub enum Job {
     SurveyExpiry,
     /// Escalates overdue cases to the community head.
     CaseEscalation,
+    /// Recomputes the coverage roll-ups of the current month.
+    CoverageRefresh,
 }
 
 impl Job {
-    pub const ALL: [Job; 7] = [
+    pub const ALL: [Job; 8] = [
         Job::SessionSweep,
         Job::DailyTasks,
         Job::PostServiceSurveys,
@@ -41,12 +43,19 @@ impl Job {
         Job::SurveyReminders,
         Job::SurveyExpiry,
         Job::CaseEscalation,
+        Job::CoverageRefresh,
     ];
 
     /// The jobs whose window is their cron schedule's latest time; each catches up its
     /// latest window once at start.
-    pub const SCHEDULED_WINDOWS: [Job; 5] =
-        [Job::PostServiceSurveys, Job::MonthlySurveys, Job::SurveyReminders, Job::SurveyExpiry, Job::CaseEscalation];
+    pub const SCHEDULED_WINDOWS: [Job; 6] = [
+        Job::PostServiceSurveys,
+        Job::MonthlySurveys,
+        Job::SurveyReminders,
+        Job::SurveyExpiry,
+        Job::CaseEscalation,
+        Job::CoverageRefresh,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,6 +66,7 @@ impl Job {
             Job::SurveyReminders => "survey_reminders",
             Job::SurveyExpiry => "survey_expiry",
             Job::CaseEscalation => "case_escalation",
+            Job::CoverageRefresh => "coverage_refresh",
         }
     }
 
@@ -75,6 +85,7 @@ impl Job {
             Job::SurveyReminders => s.reminder_cron.clone(),
             Job::SurveyExpiry => s.expiry_cron.clone(),
             Job::CaseEscalation => s.case_escalation_cron.clone(),
+            Job::CoverageRefresh => settings.coverage.refresh_cron.clone(),
         }
     }
 
@@ -120,6 +131,7 @@ impl Job {
             Job::SurveyReminders => crate::surveys::schedule::reminders(state).await,
             Job::SurveyExpiry => crate::surveys::schedule::expire(state).await,
             Job::CaseEscalation => crate::cases::escalate_overdue(state).await,
+            Job::CoverageRefresh => crate::coverage::refresh::run(state).await,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cases;
 pub mod clock;
 pub mod config;
+pub mod coverage;
 pub mod crypto;
 pub mod db;
 pub mod dispatch;

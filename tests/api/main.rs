@@ -1,8 +1,10 @@
 //! Black-box tests of the Linli API: each starts the real server on port 0 against a
 //! fresh database, on SQLite and on PostgreSQL.
+#![recursion_limit = "256"]
 
 mod auth;
 mod cli;
+mod coverage;
 mod dispatch;
 mod errors;
 mod grid;

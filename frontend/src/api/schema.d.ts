@@ -214,6 +214,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/coverage/cells": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The month's figures per H3 cell as a GeoJSON FeatureCollection: each Feature is
+         *     the cell's hexagon, `properties` its figures (`cell`, `seniors_total`,
+         *     `seniors_tier_a`, `served_30d`, `covered_15min_share`, `alarms`, `accept_p50_s`,
+         *     `accept_p90_s`, `satisfaction_mean`, …). For the bureau a count of 1 to 9 seniors
+         *     is `"<10"` and rates over fewer than 10 seniors are null (bureau, worker: own
+         *     communities, admin).
+         */
+        get: operations["cells"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/coverage/communities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One row per community with the cell figures plus the workforce (caregivers,
+         *     volunteers, certified nurses), volunteer hours and the fees waived or reduced by
+         *     economic status (`subsidy_fen`, fen) (bureau, worker: own communities, admin).
+         */
+        get: operations["communities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/coverage/gaps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cells (at `resolution`) and communities ranked by unmet need, worst first: tier-A
+         *     seniors with no service in 30 days, alarms not accepted within 3 minutes, planned
+         *     seniors not served, low satisfaction, seniors outside the 15-minute circle. Each
+         *     row says why (`reason`, `reason_en`, `needs`) (bureau, worker, admin).
+         */
+        get: operations["gaps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/coverage/scorecard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The balanced scorecard of a community, or of every community the caller sees
+         *     when `community_id` is left out: four perspectives (financial, senior
+         *     satisfaction, internal process, learning and growth), each indicator with its
+         *     target from the settings, the month's actual and the twelve-month trend (bureau,
+         *     worker, admin).
+         */
+        get: operations["scorecard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/coverage/seniors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The active seniors of a cell or community, identifiers masked, for a stated
+         *     reason; every call leaves an audit row (bureau, worker: own communities, admin).
+         */
+        get: operations["seniors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/coverage/streets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The communities summed per street (bureau, worker: own communities, admin). */
+        get: operations["streets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices": {
         parameters: {
             query?: never;
@@ -2581,6 +2708,11 @@ export interface components {
          * @enum {string}
          */
         Diet: "normal" | "low_salt" | "diabetic" | "soft" | "minced" | "pureed";
+        /**
+         * @description Whether a higher or a lower value is better.
+         * @enum {string}
+         */
+        Direction: "higher" | "lower";
         DutyInput: {
             on_duty: boolean;
         };
@@ -2766,6 +2898,25 @@ export interface components {
             /** @description The template version the survey was made with: the questions to ask. */
             template: components["schemas"]["Template"];
         };
+        IndicatorView: {
+            /**
+             * Format: double
+             * @description The month's value; null when there is nothing to measure or it is suppressed.
+             */
+            actual?: number | null;
+            code: string;
+            direction: components["schemas"]["Direction"];
+            /** @description Whether the actual meets the target (null without an actual). */
+            met?: boolean | null;
+            name_en: string;
+            name_zh: string;
+            /** Format: double */
+            target: number;
+            /** @description The twelve months ending with this one, oldest first. */
+            trend: components["schemas"]["TrendPoint"][];
+            /** @description `share` (0..1), `score` (1..5), `per_100`, `yuan`, `hours_per_100`. */
+            unit: string;
+        };
         JobRunView: {
             /**
              * Format: int32
@@ -2829,6 +2980,21 @@ export interface components {
             /** @description Opaque session token for `Authorization: Bearer`; browsers use the cookie instead. */
             token: string;
             user: components["schemas"]["Me"];
+        };
+        /** @description A senior behind a figure, with identifiers masked. */
+        MaskedSenior: {
+            /** Format: int32 */
+            age: number;
+            /** Format: int64 */
+            community_id: number;
+            /** Format: int64 */
+            id: number;
+            id_number_masked: string;
+            living_alone: boolean;
+            /** @description The family name kept, the rest masked (`赵*兰`). */
+            name_masked: string;
+            served_30d: boolean;
+            tier?: string | null;
         };
         Me: {
             /** @description Communities the user works in (workers); empty otherwise. */
@@ -3196,6 +3362,31 @@ export interface components {
              */
             total: number;
         };
+        Page_MaskedSenior: {
+            items: {
+                /** Format: int32 */
+                age: number;
+                /** Format: int64 */
+                community_id: number;
+                /** Format: int64 */
+                id: number;
+                id_number_masked: string;
+                living_alone: boolean;
+                /** @description The family name kept, the rest masked (`赵*兰`). */
+                name_masked: string;
+                served_30d: boolean;
+                tier?: string | null;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description Number of items over all pages.
+             */
+            total: number;
+        };
         Page_SeniorView: {
             items: {
                 address: string;
@@ -3407,6 +3598,13 @@ export interface components {
             task_id: number;
             /** Format: int64 */
             transaction_id?: number | null;
+        };
+        PerspectiveView: {
+            /** @description `financial`, `satisfaction`, `internal_process`, `learning_growth`. */
+            code: string;
+            indicators: components["schemas"]["IndicatorView"][];
+            name_en: string;
+            name_zh: string;
         };
         /** @description A place: `latitude`/`longitude` with `haversine`, `x`/`y` with `euclidean`. */
         Place: {
@@ -3820,6 +4018,19 @@ export interface components {
         ScanResult: {
             /** @description New flags raised by this scan. */
             raised: number;
+        };
+        Scorecard: {
+            /** Format: date-time */
+            as_of?: string | null;
+            /**
+             * Format: int64
+             * @description The community, or none for every community the caller sees (the district).
+             */
+            community_id?: number | null;
+            month: string;
+            name: string;
+            perspectives: components["schemas"]["PerspectiveView"][];
+            seniors_total: unknown;
         };
         /** @description The body of `POST /api/v1/seniors`. */
         SeniorInput: {
@@ -4258,6 +4469,11 @@ export interface components {
         };
         /** @enum {string} */
         TravelMode: "walk" | "bicycle" | "ebike";
+        TrendPoint: {
+            /** Format: double */
+            actual?: number | null;
+            month: string;
+        };
         UnassignedView: {
             id: string;
             /** @description `demand_exceeds_capacity`, `window_unreachable`, `ride_time_exceeded` or `no_vehicle_left`. */
@@ -4852,6 +5068,242 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cells: {
+        parameters: {
+            query?: {
+                /** @description `YYYY-MM` in the district's time zone; the current month when left out. */
+                month?: string;
+                /** @description H3 resolution of the cells: 7, 8 (default) or 9. */
+                resolution?: number;
+                /** @description Only this community (within the caller's). */
+                community_id?: number;
+                /** @description Download the report as `csv` or `xlsx` instead of JSON. */
+                format?: "csv" | "xlsx";
+                /** @description Gaps: how many rows at most (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description GeoJSON FeatureCollection */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    communities: {
+        parameters: {
+            query?: {
+                /** @description `YYYY-MM` in the district's time zone; the current month when left out. */
+                month?: string;
+                /** @description H3 resolution of the cells: 7, 8 (default) or 9. */
+                resolution?: number;
+                /** @description Only this community (within the caller's). */
+                community_id?: number;
+                /** @description Download the report as `csv` or `xlsx` instead of JSON. */
+                format?: "csv" | "xlsx";
+                /** @description Gaps: how many rows at most (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    gaps: {
+        parameters: {
+            query?: {
+                /** @description `YYYY-MM` in the district's time zone; the current month when left out. */
+                month?: string;
+                /** @description H3 resolution of the cells: 7, 8 (default) or 9. */
+                resolution?: number;
+                /** @description Only this community (within the caller's). */
+                community_id?: number;
+                /** @description Download the report as `csv` or `xlsx` instead of JSON. */
+                format?: "csv" | "xlsx";
+                /** @description Gaps: how many rows at most (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scorecard: {
+        parameters: {
+            query?: {
+                /** @description `YYYY-MM` in the district's time zone; the current month when left out. */
+                month?: string;
+                /** @description H3 resolution of the cells: 7, 8 (default) or 9. */
+                resolution?: number;
+                /** @description Only this community (within the caller's). */
+                community_id?: number;
+                /** @description Download the report as `csv` or `xlsx` instead of JSON. */
+                format?: "csv" | "xlsx";
+                /** @description Gaps: how many rows at most (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scorecard"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    seniors: {
+        parameters: {
+            query?: {
+                /** @description An H3 cell (resolution 7 to 9) … */
+                cell?: string;
+                /** @description … or a community. */
+                community_id?: number;
+                /** @description Why the list is needed: required, kept in the audit log. */
+                reason?: string;
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MaskedSenior"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No reason, or neither cell nor community */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streets: {
+        parameters: {
+            query?: {
+                /** @description `YYYY-MM` in the district's time zone; the current month when left out. */
+                month?: string;
+                /** @description H3 resolution of the cells: 7, 8 (default) or 9. */
+                resolution?: number;
+                /** @description Only this community (within the caller's). */
+                community_id?: number;
+                /** @description Download the report as `csv` or `xlsx` instead of JSON. */
+                format?: "csv" | "xlsx";
+                /** @description Gaps: how many rows at most (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod auth;
 pub mod cases;
 pub mod communities;
+pub mod coverage;
 pub mod extract;
 pub mod grid;
 pub mod ops;
@@ -51,6 +52,7 @@ use crate::error::ApiError;
         (name = "timebank", description = "The volunteer time bank: accounts, ledger, transfers, grants, bookings"),
         (name = "surveys", description = "Satisfaction surveys: call lists, answers, family links, analysis"),
         (name = "cases", description = "Complaints and follow-up cases"),
+        (name = "coverage", description = "Coverage reports for the bureau and the console"),
         (name = "ops", description = "Health, readiness, metrics, jobs"),
     )
 )]
@@ -90,6 +92,7 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     segmentation::configure(cfg);
     surveys::configure(cfg);
     cases::configure(cfg);
+    coverage::configure(cfg);
     ops::configure_api(cfg);
 }
 
