@@ -29,9 +29,8 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
     case 'bureau':
       return [
         { label: t('nav.bureauHome'), path: '/bureau' },
-        { label: t('bureau.map') },
+        { label: t('bureau.map'), path: '/bureau/map' },
         { label: t('bureau.scorecard') },
-        { label: t('bureau.gaps') },
         { label: t('bureau.trends') },
         { label: t('surveys.analysis'), path: '/console/surveys/analysis' },
       ]
