@@ -19,6 +19,7 @@ export const router = createRouter({
     { path: '/login', component: () => import('./views/LoginView.vue') },
     { path: '/admin', component: RoleHome, props: { area: 'admin' }, meta: { roles: ['admin'] } },
     { path: '/bureau', component: RoleHome, props: { area: 'bureau' }, meta: { roles: ['bureau'] } },
+    { path: '/bureau/scorecard', component: () => import('./views/coverage/ScorecardView.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
     { path: '/bureau/map', component: () => import('./views/coverage/CoverageMap.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
     { path: '/console', component: RoleHome, props: { area: 'worker' }, meta: { roles: ['worker'] } },
     { path: '/console/board', component: () => import('./views/dispatch/DispatchBoard.vue'), meta: { roles: ['worker', 'admin'] } },

@@ -16,6 +16,10 @@ export default {
   common: { ok: 'OK', logout: 'Log out', coming: 'coming', loading: 'Loading…', cancel: 'Cancel', save: 'Save', saving: 'Saving…', welcome: 'Hello, {name}', communities: 'Communities: {list}', none: 'none', retry: 'Retry', unreachable: 'Cannot reach the Linli service; check the network and try again' },
   admin: { title: 'Administration', users: 'Users and roles', communities: 'Communities and grid', rules: 'Tier rules', jobs: 'Scheduled jobs', intro: 'Manage accounts, communities, tier rules and scheduled jobs.' },
   coverage: {
+    allCommunities: 'All communities',
+    target: 'target {v}',
+    met: 'met',
+    notMet: 'not met',
     metric: 'Figure',
     month: 'Month',
     resolution: 'Grid {r}',

@@ -16,6 +16,10 @@ export default {
   common: { ok: '知道了', logout: '退出登录', coming: '即将上线', loading: '加载中…', cancel: '取消', save: '保存', saving: '正在保存…', welcome: '您好，{name}', communities: '负责社区：{list}', none: '暂无', retry: '重试', unreachable: '暂时连不上邻里服务，请检查网络后重试' },
   admin: { title: '系统管理', users: '用户与角色', communities: '社区与网格', rules: '分级规则', jobs: '定时任务', intro: '管理账号、社区、分级规则和定时任务。' },
   coverage: {
+    allCommunities: '全部社区',
+    target: '目标 {v}',
+    met: '达标',
+    notMet: '未达标',
     metric: '指标',
     month: '月份',
     resolution: '{r} 级网格',

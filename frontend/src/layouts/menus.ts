@@ -30,7 +30,7 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
       return [
         { label: t('nav.bureauHome'), path: '/bureau' },
         { label: t('bureau.map'), path: '/bureau/map' },
-        { label: t('bureau.scorecard') },
+        { label: t('bureau.scorecard'), path: '/bureau/scorecard' },
         { label: t('bureau.trends') },
         { label: t('surveys.analysis'), path: '/console/surveys/analysis' },
       ]
