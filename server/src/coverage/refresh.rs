@@ -241,7 +241,8 @@ pub async fn compute(
         .await?
         .into_iter()
         .collect();
-    let circle = circle(db).await?;
+    let workforce = Workforce::load(db).await?;
+    let circle = circle(db, &workforce).await?;
 
     let mut last = 0i64;
     loop {
@@ -304,17 +305,56 @@ pub async fn compute(
         }
     }
 
-    let period_end = as_of;
-    alarms_of(db, &mut tally, start, period_end).await?;
+    alarms_of(db, &mut tally, start, as_of).await?;
     meals_of(db, &mut tally, month, today).await?;
-    work_of(state, &mut tally, start, period_end).await?;
-    satisfaction_of(db, &mut tally, start, period_end).await?;
-    workforce_of(db, &mut tally, today).await?;
-    timebank_of(db, &mut tally, start, period_end).await?;
+    work_of(db, &mut tally, &workforce, start, as_of).await?;
+    satisfaction_of(db, &mut tally, start, as_of).await?;
+    workforce_of(db, &mut tally, &workforce, today).await?;
+    timebank_of(db, &mut tally, start, as_of).await?;
     Ok(tally)
 }
 
-async fn circle(db: &impl ConnectionTrait) -> Result<Circle, ApiError> {
+#[derive(Debug, FromQueryResult)]
+struct ResponderRow {
+    id: i64,
+    kind: String,
+    home_latitude: f64,
+    home_longitude: f64,
+    on_duty: bool,
+    nursing_licence: Option<String>,
+    licence_expires_on: Option<NaiveDate>,
+}
+
+/// Every responder, read once per refresh.
+struct Workforce {
+    people: HashMap<i64, ResponderRow>,
+}
+
+impl Workforce {
+    async fn load(db: &impl ConnectionTrait) -> Result<Self, ApiError> {
+        let rows = responders::Entity::find()
+            .select_only()
+            .columns([
+                responders::Column::Id,
+                responders::Column::Kind,
+                responders::Column::HomeLatitude,
+                responders::Column::HomeLongitude,
+                responders::Column::OnDuty,
+                responders::Column::NursingLicence,
+                responders::Column::LicenceExpiresOn,
+            ])
+            .into_model::<ResponderRow>()
+            .all(db)
+            .await?;
+        Ok(Self { people: rows.into_iter().map(|r| (r.id, r)).collect() })
+    }
+
+    fn is_volunteer(&self, id: i64) -> bool {
+        self.people.get(&id).is_some_and(|r| r.kind == "volunteer")
+    }
+}
+
+async fn circle(db: &impl ConnectionTrait, workforce: &Workforce) -> Result<Circle, ApiError> {
     let mut circle = Circle { points: HashMap::new() };
     let rostered: HashSet<i64> = responder_shifts::Entity::find()
         .select_only()
@@ -324,20 +364,9 @@ async fn circle(db: &impl ConnectionTrait) -> Result<Circle, ApiError> {
         .await?
         .into_iter()
         .collect();
-    let homes: Vec<(i64, f64, f64, bool)> = responders::Entity::find()
-        .select_only()
-        .columns([
-            responders::Column::Id,
-            responders::Column::HomeLatitude,
-            responders::Column::HomeLongitude,
-            responders::Column::OnDuty,
-        ])
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, lat, lng, on_duty) in homes {
-        if on_duty || rostered.contains(&id) {
-            circle.add(lat, lng);
+    for r in workforce.people.values() {
+        if r.on_duty || rostered.contains(&r.id) {
+            circle.add(r.home_latitude, r.home_longitude);
         }
     }
     let places: Vec<(f64, f64)> = stations::Entity::find()
@@ -468,21 +497,12 @@ async fn meals_of(
 /// Completed work of the month: who did it (the volunteers' share), the fees waived
 /// or reduced by the senior's economic status, and the welfare checks opened.
 async fn work_of(
-    state: &AppState,
+    db: &impl ConnectionTrait,
     tally: &mut Tally,
+    workforce: &Workforce,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let db = &state.db;
-    let volunteers: HashSet<i64> = responders::Entity::find()
-        .select_only()
-        .column(responders::Column::Id)
-        .filter(responders::Column::Kind.eq("volunteer"))
-        .into_tuple::<i64>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
     let done: Vec<(i64, i64, Option<i64>, i64, i64)> = tasks::Entity::find()
         .select_only()
         .columns([
@@ -499,7 +519,7 @@ async fn work_of(
         .all(db)
         .await?;
     for (senior, community, assignee, price, fee) in done {
-        let by_volunteer = assignee.is_some_and(|a| volunteers.contains(&a));
+        let by_volunteer = assignee.is_some_and(|a| workforce.is_volunteer(a));
         let waived = (price - fee).max(0);
         let status = tally.places.get(&senior).map(|p| p.economic_status.clone()).unwrap_or_default();
         tally.bump(senior, community, |c| {
@@ -585,24 +605,12 @@ async fn satisfaction_of(
 
 /// Caregivers and volunteers serving each community; nurses with a licence valid on
 /// the watermark's day.
-async fn workforce_of(db: &impl ConnectionTrait, tally: &mut Tally, today: NaiveDate) -> Result<(), ApiError> {
-    let people: HashMap<i64, (String, bool)> = responders::Entity::find()
-        .select_only()
-        .columns([
-            responders::Column::Id,
-            responders::Column::Kind,
-            responders::Column::NursingLicence,
-            responders::Column::LicenceExpiresOn,
-        ])
-        .into_tuple::<(i64, String, Option<String>, Option<NaiveDate>)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(id, kind, licence, expires)| {
-            let nurse = licence.is_some_and(|l| !l.trim().is_empty()) && expires.is_none_or(|e| e >= today);
-            (id, (kind, nurse))
-        })
-        .collect();
+async fn workforce_of(
+    db: &impl ConnectionTrait,
+    tally: &mut Tally,
+    workforce: &Workforce,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
     let links: Vec<(i64, i64)> = responder_communities::Entity::find()
         .select_only()
         .columns([responder_communities::Column::ResponderId, responder_communities::Column::CommunityId])
@@ -610,14 +618,16 @@ async fn workforce_of(db: &impl ConnectionTrait, tally: &mut Tally, today: Naive
         .all(db)
         .await?;
     for (responder, community) in links {
-        let Some((kind, nurse)) = people.get(&responder) else { continue };
+        let Some(r) = workforce.people.get(&responder) else { continue };
+        let nurse = r.nursing_licence.as_deref().is_some_and(|l| !l.trim().is_empty())
+            && r.licence_expires_on.is_none_or(|e| e >= today);
         let c = tally.communities.entry(community).or_default();
-        match kind.as_str() {
+        match r.kind.as_str() {
             "caregiver" => c.caregivers += 1,
             "volunteer" => c.volunteers += 1,
             _ => {}
         }
-        c.certified_nurses += i64::from(*nurse);
+        c.certified_nurses += i64::from(nurse);
     }
     Ok(())
 }

@@ -95,10 +95,23 @@ pub async fn cells(
     community_id: Option<i64>,
 ) -> Result<(Watermark, Vec<CellFigures>), ApiError> {
     let visible = scope(state, caller, community_id).await?;
+    let narrowed = caller.community_filter().is_some() || community_id.is_some();
+    let rows = cells_in(state, &visible, narrowed, month, resolution).await?;
+    Ok((watermark(state, month).await?, rows))
+}
+
+/// The merged cells of the `visible` communities (all cells when not `narrowed`).
+async fn cells_in(
+    state: &AppState,
+    visible: &[communities::Model],
+    narrowed: bool,
+    month: Month,
+    resolution: u8,
+) -> Result<Vec<CellFigures>, ApiError> {
     let mut q = coverage_cells::Entity::find()
         .filter(coverage_cells::Column::Month.eq(month.to_string()))
         .filter(coverage_cells::Column::Resolution.eq(i16::from(resolution)));
-    if caller.community_filter().is_some() || community_id.is_some() {
+    if narrowed {
         q = q.filter(coverage_cells::Column::CommunityId.is_in(visible.iter().map(|c| c.id)));
     }
     let mut merged: BTreeMap<i64, CellFigures> = BTreeMap::new();
@@ -111,7 +124,7 @@ pub async fn cells(
         entry.communities.push(row.community_id);
         entry.counts.add(&counts_of(row.metrics));
     }
-    Ok((watermark(state, month).await?, merged.into_values().collect()))
+    Ok(merged.into_values().collect())
 }
 
 /// The cells as a GeoJSON FeatureCollection, with the watermark as foreign members.
@@ -204,6 +217,16 @@ pub async fn communities(
     community_id: Option<i64>,
 ) -> Result<(Watermark, Vec<CommunityFigures>), ApiError> {
     let visible = scope(state, caller, community_id).await?;
+    let rows = communities_in(state, visible, month).await?;
+    Ok((watermark(state, month).await?, rows))
+}
+
+/// The `visible` communities' figures (zero for a community without a row).
+async fn communities_in(
+    state: &AppState,
+    visible: Vec<communities::Model>,
+    month: Month,
+) -> Result<Vec<CommunityFigures>, ApiError> {
     let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
     let mut rows: HashMap<i64, Counts> = coverage_communities::Entity::find()
         .filter(coverage_communities::Column::Month.eq(month.to_string()))
@@ -217,7 +240,7 @@ pub async fn communities(
         .into_iter()
         .map(|c| CommunityFigures { counts: rows.remove(&c.id).unwrap_or_default(), community: c })
         .collect();
-    Ok((watermark(state, month).await?, out))
+    Ok(out)
 }
 
 pub fn community_row(c: &CommunityFigures, privacy: Privacy) -> Map<String, Value> {
@@ -404,8 +427,11 @@ pub async fn gaps(
     privacy: Privacy,
 ) -> Result<(Watermark, Vec<Gap>), ApiError> {
     let target = state.settings.coverage.target("satisfaction_mean");
-    let (mark, cells) = cells(state, caller, month, resolution, community_id).await?;
-    let (_, communities) = communities(state, caller, month, community_id).await?;
+    let visible = scope(state, caller, community_id).await?;
+    let narrowed = caller.community_filter().is_some() || community_id.is_some();
+    let cells = cells_in(state, &visible, narrowed, month, resolution).await?;
+    let communities = communities_in(state, visible, month).await?;
+    let mark = watermark(state, month).await?;
     let names: HashMap<i64, String> = communities.iter().map(|c| (c.community.id, c.community.name.clone())).collect();
     let mut out: Vec<Gap> = Vec::new();
     for c in &communities {
