@@ -33,4 +33,9 @@ done
 echo "browser tests against $base"
 
 cd frontend
-LINLI_BASE_URL="$base" npm run --silent test:e2e
+# E2E_FILES=e2e/some.test.mjs runs only those files.
+if [ -n "${E2E_FILES:-}" ]; then
+    LINLI_BASE_URL="$base" node --test ${E2E_FILES}
+else
+    LINLI_BASE_URL="$base" npm run --silent test:e2e
+fi

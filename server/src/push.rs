@@ -217,6 +217,7 @@ fn text_for(kind: &str) -> &'static str {
         "offer" => "有新的服务任务，请查看",
         "offer_withdrawn" => "该任务已由他人接单",
         "assigned" => "工作人员给您分配了任务",
+        "closed" => "工作人员已结束该急救呼叫，无需再前往",
         _ => "邻里有新消息",
     }
 }

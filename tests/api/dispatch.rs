@@ -32,6 +32,8 @@ on_both_backends!(
     a_held_task_carries_the_contacts_and_a_courier_gets_the_round_in_order,
     a_worker_makes_a_one_off_visit_and_it_is_offered,
     publishing_the_rounds_gives_each_free_meal_to_its_courier_once,
+    a_worker_logs_the_calls_and_closes_an_alarm_with_its_outcome,
+    today_lists_open_alarms_late_and_missed_visits_unassigned_tasks_and_cases_due,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai.
@@ -1085,4 +1087,206 @@ async fn publishing_the_rounds_gives_each_free_meal_to_its_courier_once(backend:
         .await;
     assert_eq!(problem(res).await["errors"][0]["field"], "date");
     assert_eq!(w.app.post_json("/api/v1/routing/meals/publish", &token_a, &body).await.status(), 403);
+}
+
+async fn a_worker_logs_the_calls_and_closes_an_alarm_with_its_outcome(backend: Backend) {
+    let w = world(backend).await;
+    w.add_contacts().await;
+    let (near, near_token) = w.responder("near", "caregiver", &["emergency_response"], north(200.0)).await;
+    let (other, _) = w.responder("other", "volunteer", &["emergency_response"], north(300.0)).await;
+    let key = w.bell().await;
+    let raised = w.alarm(&key, "fall").await;
+    let (alarm, task) = (raised["alarm_id"].as_i64().unwrap(), raised["task_id"].as_i64().unwrap());
+    assert_eq!(w.offered_to(task).await, {
+        let mut both = vec![near, other];
+        both.sort_unstable();
+        both
+    });
+    let res = w.app.post(&format!("/api/v1/tasks/{task}/accept")).bearer_auth(&near_token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    // The calls: the senior (no answer), the first contact (answered), then 120.
+    let contacts = w.app.get_json(&format!("/api/v1/seniors/{}/contacts", w.senior), &w.worker).await;
+    let first = contacts.as_array().unwrap().iter().find(|c| c["call_order"] == 1).unwrap()["id"].as_i64().unwrap();
+    let calls = format!("/api/v1/alarms/{alarm}/calls");
+    for body in [
+        json!({"callee": "senior", "reached": false}),
+        json!({"callee": "contact", "contact_id": first, "reached": true, "notes": "女儿十分钟后到"}),
+        json!({"callee": "emergency_120", "reached": true}),
+    ] {
+        let res = w.app.post_json(&calls, &w.worker, &body).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    }
+    for (body, field) in [
+        (json!({"callee": "contact", "reached": true}), "contact_id"),
+        (json!({"callee": "contact", "contact_id": 999_999, "reached": true}), "contact_id"),
+        (json!({"callee": "senior", "contact_id": first, "reached": true}), "contact_id"),
+        (json!({"callee": "police", "reached": true}), "callee"),
+    ] {
+        let res = w.app.post_json(&calls, &w.worker, &body).await;
+        assert_eq!(res.status(), 422, "{body}");
+        assert_eq!(problem(res).await["errors"][0]["field"], field, "{body}");
+    }
+    let t = w.task(task).await;
+    let logged: Vec<(String, bool)> = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "call_logged")
+        .map(|e| (e["details"]["callee"].as_str().unwrap().to_owned(), e["details"]["reached"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        logged,
+        vec![("senior".to_owned(), false), ("contact".to_owned(), true), ("emergency_120".to_owned(), true)]
+    );
+
+    // Closing on a version someone has moved past is refused and changes nothing.
+    let close = format!("/api/v1/alarms/{alarm}/close");
+    let version = t["version"].as_i64().unwrap();
+    let res = w.app.post_json(&close, &w.worker, &json!({"version": version - 1, "outcome": "sent_to_hospital"})).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(problem(res).await["type"], "https://linli.dev/problems/stale-version");
+    let res = w.app.post_json(&close, &w.worker, &json!({"version": version, "outcome": "fine"})).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "outcome");
+    assert_eq!(w.task(task).await["status"], "accepted");
+
+    // Another community's worker cannot see it.
+    let elsewhere = w.app.create_community("别的社区").await;
+    let stranger = w.app.login_as(Role::Worker, &[elsewhere]).await;
+    let res = w.app.post_json(&close, &stranger, &json!({"version": version, "outcome": "false_alarm"})).await;
+    assert_eq!(res.status(), 404);
+    let res = w.app.post_json(&calls, &stranger, &json!({"callee": "senior", "reached": true})).await;
+    assert_eq!(res.status(), 404);
+    let res = w.app.get(&format!("/api/v1/alarms/{alarm}")).bearer_auth(&stranger).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+
+    let body = json!({"version": version, "outcome": "sent_to_hospital", "notes": "120 已送医"});
+    let res = w.app.post_json(&close, &w.worker, &body).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    let closed: Value = res.json().await.unwrap();
+    assert_eq!(closed["stage"], "closed");
+    assert_eq!(closed["outcome"], "sent_to_hospital");
+    assert!(closed["closed_at"].is_string());
+    let t = w.task(task).await;
+    assert_eq!(t["status"], "completed");
+    assert_eq!(t["outcome"], "sent_to_hospital");
+    let resolved = t["events"].as_array().unwrap().iter().find(|e| e["kind"] == "resolved").unwrap();
+    assert_eq!(resolved["actor_kind"], "user");
+    assert_eq!(resolved["from_status"], "accepted");
+    let open: Vec<&Value> = t["offers"].as_array().unwrap().iter().filter(|o| o["status"] == "pending").collect();
+    assert!(open.is_empty(), "no offer stays open: {open:?}");
+    assert_eq!(w.app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'alarm.close'").await, 1);
+    assert_eq!(w.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'push' AND kind = 'closed'").await, 1);
+    assert_eq!(w.app.get_json("/api/v1/alarms?open=true", &w.worker).await["total"], 0);
+    let read = w.app.get_json(&format!("/api/v1/alarms/{alarm}"), &w.worker).await;
+    assert_eq!((&read["stage"], &read["outcome"]), (&json!("closed"), &json!("sent_to_hospital")));
+
+    let res = w.app.post_json(&close, &w.worker, &json!({"version": version + 1, "outcome": "false_alarm"})).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(problem(res).await["type"], "https://linli.dev/problems/alarm-closed");
+    w.clock.advance(Duration::seconds(600));
+    assert_eq!(w.sweep().await, 0, "a closed alarm does not escalate");
+}
+
+async fn today_lists_open_alarms_late_and_missed_visits_unassigned_tasks_and_cases_due(backend: Backend) {
+    let w = world(backend).await;
+    let empty = w.app.get_json("/api/v1/console/today", &w.worker).await;
+    assert_eq!(empty["date"], "2026-11-23");
+    assert_eq!(
+        empty["counts"],
+        json!({"alarms": 0, "late_visits": 0, "missed_visits": 0, "unassigned": 0, "cases_due": 0})
+    );
+
+    // An alarm nobody accepts: the clock shows the widening, then the family step.
+    let key = w.bell().await;
+    let raised = w.alarm(&key, "press").await;
+    let today = w.app.get_json("/api/v1/console/today", &w.worker).await;
+    assert_eq!(today["counts"]["alarms"], 1);
+    let a = &today["alarms"][0];
+    assert_eq!(a["id"], raised["alarm_id"]);
+    assert_eq!(a["next_step"], "widen");
+    assert_eq!(a["next_step_at"], "2026-11-23T02:01:00Z", "received at 02:00 plus 60 s");
+    w.clock.advance(Duration::seconds(61));
+    assert_eq!(w.sweep().await, 1);
+    let a = w.app.get_json("/api/v1/console/today", &w.worker).await["alarms"][0].clone();
+    assert_eq!(a["next_step"], "family");
+    assert_eq!(a["next_step_at"], "2026-11-23T02:03:00Z");
+
+    // A serious case opened now is due in 24 hours: tomorrow's list, not today's.
+    let body = json!({"senior_id": w.senior, "category": "attitude", "severity": "serious", "source": "hotline",
+        "summary": "家属来电：送餐太晚"});
+    let res = w.app.post_json("/api/v1/cases", &w.worker, &body).await;
+    assert_eq!(res.status(), 201);
+    let case = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    assert_eq!(w.app.get_json("/api/v1/console/today", &w.worker).await["counts"]["cases_due"], 0);
+
+    // Two meal plans and one courier, who accepts only the first senior's meal.
+    let (_, courier) = w.responder("courier", "caregiver", &["meal_delivery"], north(200.0)).await;
+    let canteen = canteen(&w).await;
+    meal_plan_for(&w, w.senior, canteen).await;
+    let second = w.app.create_senior(w.community, "钱淑芬").await;
+    meal_plan_for(&w, second, canteen).await;
+    linli::jobs::run_now(&w.app.state, linli::jobs::Job::DailyTasks).await.unwrap();
+    let offers = w.app.get_json("/api/v1/me/offers", &courier).await;
+    let mut held = None;
+    let mut waiting = None;
+    for o in offers.as_array().unwrap() {
+        let id = o["task_id"].as_i64().unwrap();
+        if w.task(id).await["senior_id"] == w.senior { held = Some(id) } else { waiting = Some(id) }
+    }
+    let (held, waiting) = (held.expect("the first meal"), waiting.expect("the second meal"));
+    w.app.post(&format!("/api/v1/tasks/{held}/accept")).bearer_auth(&courier).send().await.unwrap();
+
+    // Tuesday 11:09: both windows opened 9 minutes ago; the held one is late, the other
+    // is late and also nobody's; the case is an hour overdue.
+    w.clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 3, 9, 0).single().unwrap());
+    let today = w.app.get_json("/api/v1/console/today", &w.worker).await;
+    assert_eq!(today["date"], "2026-11-24");
+    assert_eq!(today["counts"]["late_visits"], 2);
+    assert_eq!(today["counts"]["missed_visits"], 0);
+    let late: Vec<(i64, i64, bool)> = today["late_visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_i64().unwrap(), v["minutes_late"].as_i64().unwrap(), v["missed"].as_bool().unwrap()))
+        .collect();
+    assert!(late.contains(&(held, 9, false)) && late.contains(&(waiting, 9, false)), "{late:?}");
+    let unassigned: Vec<i64> =
+        today["unassigned"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(unassigned, vec![waiting], "the alarm is listed above, not here");
+    assert_eq!(today["counts"]["cases_due"], 1);
+    assert_eq!(today["cases_due"][0]["id"], case);
+    assert_eq!(today["cases_due"][0]["overdue"], true);
+    assert_eq!(today["counts"]["alarms"], 1);
+
+    // 12:31: the windows have closed: missed.
+    w.clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 4, 31, 0).single().unwrap());
+    let today = w.app.get_json("/api/v1/console/today", &w.worker).await;
+    assert_eq!(today["counts"]["missed_visits"], 2);
+    assert!(today["late_visits"].as_array().unwrap().iter().all(|v| v["missed"] == true));
+
+    // A checked-in visit is no longer late.
+    let res = w
+        .app
+        .post_json(
+            &format!("/api/v1/tasks/{held}/check-in"),
+            &courier,
+            &json!({"latitude": HOME.0, "longitude": HOME.1}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(w.app.get_json("/api/v1/console/today", &w.worker).await["counts"]["late_visits"], 1);
+
+    // Another community's worker has nothing; bureau and caregivers may not ask.
+    let elsewhere = w.app.create_community("别的社区").await;
+    let stranger = w.app.login_as(Role::Worker, &[elsewhere]).await;
+    let theirs = w.app.get_json("/api/v1/console/today", &stranger).await;
+    assert_eq!(
+        theirs["counts"],
+        json!({"alarms": 0, "late_visits": 0, "missed_visits": 0, "unassigned": 0, "cases_due": 0})
+    );
+    let bureau = w.app.login_as(Role::Bureau, &[]).await;
+    let res = w.app.get("/api/v1/console/today").bearer_auth(&bureau).send().await.unwrap();
+    assert_eq!(res.status(), 403);
 }

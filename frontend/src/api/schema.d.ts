@@ -26,6 +26,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alarms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alarm (worker, admin): its stage and clock; the task has the timeline. */
+        get: operations["get_alarm"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a call made about an alarm: to the senior, a contact, or 120 (worker, admin).
+         *     It appears on the alarm task's timeline as `call_logged`.
+         */
+        post: operations["log_call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close an alarm with its outcome (worker, admin), whatever stage it is in. Send the
+         *     task's `version` as read: a change made meanwhile is 409 `stale-version`.
+         */
+        post: operations["close_alarm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -206,6 +263,27 @@ export interface paths {
         };
         /** One community (404 outside the caller's scope). */
         get: operations["get_community"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/today": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What needs a worker today in their communities (worker, admin): open alarms with
+         *     the escalation clock, late and missed visits, unassigned tasks and cases due. Each
+         *     list carries at most 50 rows; `counts` has the totals.
+         */
+        get: operations["get_today"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2106,6 +2184,11 @@ export interface components {
              */
             occurred_at?: string | null;
         };
+        /**
+         * @description How an emergency ended.
+         * @enum {string}
+         */
+        AlarmOutcome: "false_alarm" | "helped_at_home" | "sent_to_hospital";
         AlarmView: {
             /** Format: date-time */
             accepted_at?: string | null;
@@ -2290,6 +2373,18 @@ export interface components {
             /** Format: int64 */
             transaction_id?: number | null;
         };
+        /** @description The body of `POST /api/v1/alarms/{id}/calls`. */
+        CallInput: {
+            callee: components["schemas"]["Callee"];
+            /**
+             * Format: int64
+             * @description Required when `callee` is `contact`: one of the senior's contacts.
+             */
+            contact_id?: number | null;
+            notes?: string | null;
+            /** @description Whether somebody answered. */
+            reached: boolean;
+        };
         /** @description One person to call. */
         CallItem: {
             /** Format: int64 */
@@ -2328,6 +2423,11 @@ export interface components {
             /** @description The templates the items use: the script to read. */
             templates: components["schemas"]["Template"][];
         };
+        /**
+         * @description Who a logged call went to.
+         * @enum {string}
+         */
+        Callee: "senior" | "contact" | "emergency_120";
         /** @description The body of `POST /api/v1/timebank/bookings/{id}/cancel`. */
         CancelBookingInput: {
             reason: string;
@@ -2502,6 +2602,16 @@ export interface components {
         Choice: {
             text: components["schemas"]["Wording"];
             value: string;
+        };
+        /** @description The body of `POST /api/v1/alarms/{id}/close`. */
+        CloseInput: {
+            notes?: string | null;
+            outcome: components["schemas"]["AlarmOutcome"];
+            /**
+             * Format: int32
+             * @description The task's version the worker saw: a change made meanwhile is 409, not overwritten.
+             */
+            version: number;
         };
         CommunityComplaints: {
             /** Format: int64 */
@@ -2937,6 +3047,16 @@ export interface components {
             status: string;
             window_key: string;
         };
+        /** @description A routine visit not checked in on time. */
+        LateVisit: components["schemas"]["TaskView"] & {
+            /**
+             * Format: int64
+             * @description Minutes since the window opened.
+             */
+            minutes_late: number;
+            /** @description The window has closed without a check-in. */
+            missed: boolean;
+        };
         /** @description One side of a transaction. */
         LegView: {
             /** Format: int64 */
@@ -2969,6 +3089,11 @@ export interface components {
             latitude: number;
             /** Format: double */
             longitude: number;
+        };
+        /** @description The event a logged call became. */
+        LoggedCall: {
+            /** Format: int64 */
+            event_id: number;
         };
         LoginRequest: {
             password: string;
@@ -3146,6 +3271,22 @@ export interface components {
             window_end: string;
             /** @example 14:00 */
             window_start: string;
+        };
+        /** @description An open alarm and when its next escalation step falls due. */
+        OpenAlarm: components["schemas"]["AlarmView"] & {
+            /** Format: int64 */
+            assignee_id?: number | null;
+            /**
+             * @description The next escalation step: `widen` (more responders and the console), `family`
+             *     (the contacts are texted and 120 is flagged), or none once both have happened
+             *     or somebody accepted.
+             */
+            next_step?: string | null;
+            /** Format: date-time */
+            next_step_at?: string | null;
+            task_status?: string | null;
+            /** Format: int32 */
+            task_version?: number | null;
         };
         /** @description The 360° view: everything a worker needs when the phone rings. */
         Overview: {
@@ -4424,6 +4565,36 @@ export interface components {
             /** Format: int32 */
             version: number;
         };
+        Today: {
+            /** @description Flagged for 120 first, then the longest waiting. */
+            alarms: components["schemas"]["OpenAlarm"][];
+            /** @description Overdue first, by deadline. */
+            cases_due: components["schemas"]["CaseView"][];
+            counts: components["schemas"]["TodayCounts"];
+            /**
+             * Format: date
+             * @description The service date in the district's time zone.
+             */
+            date: string;
+            /** @description Missed first, then the latest. */
+            late_visits: components["schemas"]["LateVisit"][];
+            /** Format: date-time */
+            now: string;
+            /** @description Earliest window first. */
+            unassigned: components["schemas"]["TaskView"][];
+        };
+        TodayCounts: {
+            /** Format: int64 */
+            alarms: number;
+            /** Format: int64 */
+            cases_due: number;
+            /** Format: int64 */
+            late_visits: number;
+            /** Format: int64 */
+            missed_visits: number;
+            /** Format: int64 */
+            unassigned: number;
+        };
         /** @description A ledger transaction with its entries. */
         TransactionView: {
             /** Format: int64 */
@@ -4632,6 +4803,112 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_alarm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Alarm id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    log_call: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Alarm id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoggedCall"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    close_alarm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Alarm id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmView"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5073,6 +5350,25 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_today: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Today"];
                 };
             };
         };

@@ -381,6 +381,8 @@ pub struct CaseFilter {
     pub community_id: Option<i64>,
     pub overdue: Option<bool>,
     pub escalated: Option<bool>,
+    /// Open cases due by then (the console's "cases due today").
+    pub due_before: Option<DateTime<Utc>>,
 }
 
 /// Cases in the caller's communities: open ones by deadline, then the rest newest first.
@@ -418,6 +420,10 @@ pub async fn list(
             )
         }
         None => {}
+    }
+    if let Some(by) = filter.due_before {
+        select =
+            select.filter(cases::Column::Status.eq(CaseStatus::Open.as_str())).filter(cases::Column::DueAt.lte(by));
     }
     match filter.escalated {
         Some(true) => select = select.filter(cases::Column::EscalatedAt.is_not_null()),

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::candidates::{self, Need, When};
-use super::kinds::{TaskKind, TaskStatus};
+use super::kinds::{AlarmOutcome, TaskKind, TaskStatus};
 use super::notify::{self, SmsTo, Urgency};
 use super::tasks::{Actor, Note, event, offer, status_of, transition};
 use crate::audit;
@@ -408,4 +408,184 @@ impl From<alarms::Model> for AlarmView {
             closed_at: a.closed_at,
         }
     }
+}
+
+/// The body of `POST /api/v1/alarms/{id}/close`.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct CloseInput {
+    /// The task's version the worker saw: a change made meanwhile is 409, not overwritten.
+    pub version: i32,
+    pub outcome: AlarmOutcome,
+    #[validate(length(max = 2000, message = "must be at most 2000 characters long"))]
+    pub notes: Option<String>,
+}
+
+/// Who a logged call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Callee {
+    Senior,
+    Contact,
+    /// The 120 emergency service.
+    #[serde(rename = "emergency_120")]
+    Emergency120,
+}
+
+impl Callee {
+    fn as_str(self) -> &'static str {
+        match self {
+            Callee::Senior => "senior",
+            Callee::Contact => "contact",
+            Callee::Emergency120 => "emergency_120",
+        }
+    }
+}
+
+/// The body of `POST /api/v1/alarms/{id}/calls`.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+pub struct CallInput {
+    pub callee: Callee,
+    /// Required when `callee` is `contact`: one of the senior's contacts.
+    pub contact_id: Option<i64>,
+    /// Whether somebody answered.
+    pub reached: bool,
+    #[validate(length(max = 500, message = "must be at most 500 characters long"))]
+    pub notes: Option<String>,
+}
+
+/// One alarm the caller may see (404 outside their communities).
+pub async fn find_visible(state: &AppState, caller: &Caller, id: i64) -> Result<alarms::Model, ApiError> {
+    visible_alarm(&state.db, caller, id).await
+}
+
+async fn visible_alarm(db: &impl ConnectionTrait, caller: &Caller, id: i64) -> Result<alarms::Model, ApiError> {
+    let alarm = alarms::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)?;
+    caller.scope(crate::auth::CommunityId(alarm.community_id))?;
+    Ok(alarm)
+}
+
+fn closed_already(alarm: &alarms::Model) -> ApiError {
+    let mut extra = serde_json::Map::new();
+    extra.insert("current_stage".into(), alarm.stage.clone().into());
+    ApiError::Conflict { code: "alarm-closed", detail: "The alarm is already closed".into(), extra: Some(extra) }
+}
+
+/// A worker closes an alarm with its outcome, whatever stage it is in: the senior was
+/// reached by phone, the family or 120 took over, or the responder on site reported
+/// back. The task ends `completed`, open offers are withdrawn, and the closure is
+/// audited. The task's `version` must be the one the worker saw.
+pub async fn close(state: &AppState, caller: &Caller, id: i64, input: CloseInput) -> Result<alarms::Model, ApiError> {
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let alarm = visible_alarm(&txn, caller, id).await?;
+    if alarm.closed_at.is_some() {
+        return Err(closed_already(&alarm));
+    }
+    let task_id = alarm.task_id.ok_or(ApiError::NotFound)?;
+    let task = tasks::Entity::find_by_id(task_id).one(&txn).await?.ok_or(ApiError::NotFound)?;
+    if task.version != input.version {
+        return Err(super::tasks::stale(&task));
+    }
+    if status_of(&task).is_terminal() {
+        return Err(super::tasks::illegal(&task, "be closed again"));
+    }
+    let notes = input.notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let outcome = input.outcome.as_str();
+    let done = tasks::Entity::update_many()
+        .col_expr(tasks::Column::Status, Expr::value(TaskStatus::Completed.as_str()))
+        .col_expr(tasks::Column::Outcome, Expr::value(Some(outcome)))
+        .col_expr(tasks::Column::Notes, Expr::value(notes.clone()))
+        .col_expr(tasks::Column::CompletedAt, Expr::value(Some(now)))
+        .col_expr(tasks::Column::NextDeadlineAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
+        .col_expr(tasks::Column::Version, Expr::value(task.version + 1))
+        .filter(tasks::Column::Id.eq(task.id))
+        .filter(tasks::Column::Version.eq(task.version))
+        .exec(&txn)
+        .await?;
+    if done.rows_affected != 1 {
+        let current = tasks::Entity::find_by_id(task.id).one(&txn).await?.ok_or(ApiError::NotFound)?;
+        return Err(super::tasks::stale(&current));
+    }
+    event(
+        &txn,
+        task.id,
+        "resolved",
+        Some(status_of(&task)),
+        Some(TaskStatus::Completed),
+        Actor::of(caller),
+        Note::details(json!({"outcome": outcome, "by": "worker"})),
+        now,
+    )
+    .await?;
+    super::tasks::withdraw_offers(&txn, task.id, None, "closed", now).await?;
+    if let Some(holder) = task.assignee_id
+        && let Some(r) = entity::responders::Entity::find_by_id(holder).one(&txn).await?
+    {
+        notify::push(
+            &txn,
+            r.user_id,
+            "closed",
+            &format!("task-{}", task.id),
+            json!({"task_id": task.id, "kind": task.kind, "outcome": outcome}),
+            Urgency::Normal,
+            now,
+        )
+        .await?;
+    }
+    alarms::Entity::update_many()
+        .col_expr(alarms::Column::Outcome, Expr::value(Some(outcome)))
+        .col_expr(alarms::Column::Stage, Expr::value("closed"))
+        .col_expr(alarms::Column::ClosedAt, Expr::value(Some(now)))
+        .filter(alarms::Column::Id.eq(alarm.id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &state.clock,
+        caller,
+        audit::Entry::new("alarm.close", "alarm", Some(alarm.id.to_string())).reason(outcome.to_owned()),
+    )
+    .await?;
+    txn.commit().await?;
+    state.events.notify_waiters();
+    alarms::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)
+}
+
+/// A worker records a call made about an alarm: to the senior, to one of the
+/// senior's contacts, or to 120. It becomes an event on the alarm's timeline.
+pub async fn log_call(state: &AppState, caller: &Caller, id: i64, input: CallInput) -> Result<i64, ApiError> {
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let alarm = visible_alarm(&txn, caller, id).await?;
+    let task_id = alarm.task_id.ok_or(ApiError::NotFound)?;
+    let contact = match (input.callee, input.contact_id) {
+        (Callee::Contact, None) => {
+            return Err(ApiError::field("contact_id", "required", "name the contact that was called"));
+        }
+        (Callee::Contact, Some(c)) => {
+            let found = contacts::Entity::find_by_id(c)
+                .filter(contacts::Column::SeniorId.eq(alarm.senior_id))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| ApiError::field("contact_id", "unknown", "is not a contact of this senior"))?;
+            Some(found)
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::field("contact_id", "unexpected", "only a call to a contact names a contact"));
+        }
+        (_, None) => None,
+    };
+    let notes = input.notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let details = json!({
+        "callee": input.callee.as_str(),
+        "contact_id": contact.as_ref().map(|c| c.id),
+        "relation": contact.as_ref().map(|c| c.relation.clone()),
+        "reached": input.reached,
+        "notes": notes,
+    });
+    let row = event(&txn, task_id, "call_logged", None, None, Actor::of(caller), Note::details(details), now).await?;
+    txn.commit().await?;
+    state.events.notify_waiters();
+    Ok(row.id)
 }

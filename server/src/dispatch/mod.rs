@@ -13,6 +13,7 @@ pub mod plans;
 pub mod responders;
 pub mod sweep;
 pub mod tasks;
+pub mod today;
 pub mod welfare;
 
 pub use index::ResponderIndex;

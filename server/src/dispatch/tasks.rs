@@ -123,7 +123,7 @@ pub fn illegal(task: &tasks::Model, action: &str) -> ApiError {
     }
 }
 
-fn stale(task: &tasks::Model) -> ApiError {
+pub fn stale(task: &tasks::Model) -> ApiError {
     let mut extra = serde_json::Map::new();
     extra.insert("current_status".into(), task.status.clone().into());
     extra.insert("current_version".into(), task.version.into());

@@ -10,7 +10,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::auth::{Caller, Role};
-use crate::dispatch::alarms::{self as service, AlarmAccepted, AlarmInput, AlarmView, CreatedDevice, DeviceInput};
+use crate::dispatch::alarms::{
+    self as service, AlarmAccepted, AlarmInput, AlarmView, CallInput, CloseInput, CreatedDevice, DeviceInput,
+};
 use crate::dispatch::plans::{self, PlanInput, PlanView, SuspendInput};
 use crate::error::{ApiError, Problem};
 use crate::http::extract::{Json, Query};
@@ -21,6 +23,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_device)
         .service(raise_alarm)
         .service(list_alarms)
+        .service(get_alarm)
+        .service(close_alarm)
+        .service(log_call)
         .service(create_plan)
         .service(list_plans)
         .service(suspend_plan);
@@ -109,6 +114,74 @@ async fn list_alarms(
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(params.page() - 1).await?;
     Ok(web::Json(Page::new(rows.into_iter().map(AlarmView::from).collect(), &params, total)))
+}
+
+/// One alarm (worker, admin): its stage and clock; the task has the timeline.
+#[utoipa::path(
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "Alarm id")),
+    responses((status = 200, body = AlarmView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/alarms/{id}")]
+async fn get_alarm(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<AlarmView>, ApiError> {
+    caller.allow(STAFF)?;
+    Ok(web::Json(service::find_visible(&state, &caller, id.into_inner()).await?.into()))
+}
+
+/// Close an alarm with its outcome (worker, admin), whatever stage it is in. Send the
+/// task's `version` as read: a change made meanwhile is 409 `stale-version`.
+#[utoipa::path(
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "Alarm id")),
+    request_body = CloseInput,
+    responses(
+        (status = 200, body = AlarmView),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/alarms/{id}/close")]
+async fn close_alarm(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<CloseInput>,
+) -> Result<web::Json<AlarmView>, ApiError> {
+    caller.allow(STAFF)?;
+    Ok(web::Json(service::close(&state, &caller, id.into_inner(), body.0).await?.into()))
+}
+
+/// The event a logged call became.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct LoggedCall {
+    pub event_id: i64,
+}
+
+/// Record a call made about an alarm: to the senior, a contact, or 120 (worker, admin).
+/// It appears on the alarm task's timeline as `call_logged`.
+#[utoipa::path(
+    tag = "dispatch",
+    params(("id" = i64, Path, description = "Alarm id")),
+    request_body = CallInput,
+    responses((status = 201, body = LoggedCall), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/alarms/{id}/calls")]
+async fn log_call(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<CallInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow(STAFF)?;
+    let event_id = service::log_call(&state, &caller, id.into_inner(), body.0).await?;
+    Ok(HttpResponse::Created().json(LoggedCall { event_id }))
 }
 
 /// Give a senior a service plan (worker, admin). The fee comes from the

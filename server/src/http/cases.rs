@@ -60,6 +60,7 @@ async fn list_cases(
         community_id: q.community_id,
         overdue: q.overdue,
         escalated: q.escalated,
+        due_before: None,
     };
     let (items, total) = cases::list(&state, &caller, filter, params.page(), params.per_page()).await?;
     Ok(web::Json(Page::new(items, &params, total)))

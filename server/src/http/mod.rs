@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod auth;
 pub mod cases;
 pub mod communities;
+pub mod console;
 pub mod coverage;
 pub mod extract;
 pub mod grid;
@@ -86,6 +87,7 @@ fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tasks::configure(cfg);
     timebank::configure(cfg);
     alarms::configure(cfg);
+    console::configure(cfg);
     routing::configure(cfg);
     push::configure(cfg);
     grid::configure(cfg);
