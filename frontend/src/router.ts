@@ -22,6 +22,11 @@ export const router = createRouter({
     { path: '/bureau/scorecard', component: () => import('./views/coverage/ScorecardView.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
     { path: '/bureau/map', component: () => import('./views/coverage/CoverageMap.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
     { path: '/console', component: RoleHome, props: { area: 'worker' }, meta: { roles: ['worker'] } },
+    {
+      path: '/console/alarms/:id(\\d+)',
+      component: () => import('./views/console/AlarmScreen.vue'),
+      meta: { roles: ['worker', 'admin'] },
+    },
     { path: '/console/board', component: () => import('./views/dispatch/DispatchBoard.vue'), meta: { roles: ['worker', 'admin'] } },
     { path: '/console/routes', component: () => import('./views/dispatch/RouteSheets.vue'), meta: { roles: ['worker', 'admin'] } },
     { path: '/console/timebank', component: () => import('./views/timebank/TimebankAccounts.vue'), meta: { roles: ['worker', 'admin'] } },

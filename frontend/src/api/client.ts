@@ -73,6 +73,8 @@ export type CaseCategory = components['schemas']['CaseCategory']
 export type Severity = components['schemas']['Severity']
 export type CaseSource = components['schemas']['CaseSource']
 export type ActionKind = components['schemas']['ActionKind']
+export type Today = components['schemas']['Today']
+export type OpenAlarm = components['schemas']['OpenAlarm']
 
 export const api = createClient<paths>({ baseUrl: '/', credentials: 'same-origin' })
 
