@@ -21,6 +21,7 @@ export const router = createRouter({
     { path: '/bureau', component: RoleHome, props: { area: 'bureau' }, meta: { roles: ['bureau'] } },
     { path: '/bureau/scorecard', component: () => import('./views/coverage/ScorecardView.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
     { path: '/bureau/map', component: () => import('./views/coverage/CoverageMap.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
+    { path: '/bureau/trends', component: () => import('./views/coverage/TrendsView.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
     { path: '/console', component: RoleHome, props: { area: 'worker' }, meta: { roles: ['worker'] } },
     {
       path: '/console/alarms/:id(\\d+)',

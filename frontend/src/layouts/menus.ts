@@ -31,7 +31,7 @@ export function consoleMenu(role: Role | undefined, t: Translate): MenuItem[] {
         { label: t('nav.bureauHome'), path: '/bureau' },
         { label: t('bureau.map'), path: '/bureau/map' },
         { label: t('bureau.scorecard'), path: '/bureau/scorecard' },
-        { label: t('bureau.trends') },
+        { label: t('bureau.trends'), path: '/bureau/trends' },
         { label: t('surveys.analysis'), path: '/console/surveys/analysis' },
       ]
     case 'worker':
