@@ -80,12 +80,23 @@ pub async fn id_base(db: &DatabaseConnection) -> anyhow::Result<IdBase> {
     })
 }
 
+/// How to write: with a progress bar on stderr, and whether PostgreSQL statements
+/// may be large (over a Unix socket there is no delayed ACK to wait for).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Writing {
+    pub progress: bool,
+    pub large_statements: bool,
+}
+
 struct Progress {
     bar: ProgressBar,
+    /// The byte budget of one PostgreSQL statement, if any.
+    pg_statement_bytes: Option<usize>,
 }
 
 impl Progress {
-    fn new(enabled: bool, total: u64) -> Self {
+    fn new(how: Writing, total: u64) -> Self {
+        let enabled = how.progress;
         let bar = ProgressBar::with_draw_target(
             Some(total),
             if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
@@ -93,7 +104,7 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos:>7}/{len:7} rows ({elapsed})") {
             bar.set_style(style.progress_chars("=> "));
         }
-        Self { bar }
+        Self { bar, pg_statement_bytes: (!how.large_statements).then_some(PG_STATEMENT_BYTES) }
     }
 
     fn phase(&self, name: &'static str) {
@@ -132,7 +143,8 @@ where
     let count = rows.len();
     let columns: Vec<<A::Entity as EntityTrait>::Column> = <A::Entity as EntityTrait>::Column::iter().collect();
     let max_rows = (MAX_PARAMS / columns.len().max(1)).clamp(1, MAX_ROWS);
-    let byte_budget = (txn.get_database_backend() == DbBackend::Postgres).then_some(PG_STATEMENT_BYTES);
+    let byte_budget =
+        if txn.get_database_backend() == DbBackend::Postgres { progress.pg_statement_bytes } else { None };
     let mut rows = rows.into_iter().map(IntoActiveModel::into_active_model).peekable();
     while rows.peek().is_some() {
         let mut chunk: Vec<A> = Vec::new();
@@ -175,8 +187,8 @@ pub async fn write(
     demo: &Demo,
     opts: &DemoOptions,
     services: &dyn SeedServices,
-    progress: bool,
-) -> anyhow::Result<()> {
+    how: Writing,
+) -> anyhow::Result<u64> {
     let total = demo.users.len()
         + demo.communities.len()
         + demo.communities.iter().map(|c| c.cells.len()).sum::<usize>()
@@ -195,7 +207,7 @@ pub async fn write(
         + demo.offers.len()
         + demo.events.len()
         + demo.alarms.len();
-    let p = Progress::new(progress, total as u64);
+    let p = Progress::new(how, total as u64);
 
     // Phase 1: accounts and places.
     p.phase("accounts and places");
@@ -597,7 +609,7 @@ pub async fn write(
 
     reset_sequences(db).await?;
     p.bar.finish_with_message("demo district seeded");
-    Ok(())
+    Ok(total as u64)
 }
 
 /// Explicit ids leave PostgreSQL's sequences behind; move each past its table's

@@ -13,6 +13,8 @@ use h3o::geom::{ContainmentMode, TilerBuilder};
 use h3o::{LatLng, Resolution};
 use rand::Rng;
 
+use crate::Tile;
+use crate::identity::HEPING_AREA_CODE;
 use crate::util::{pick, round6};
 
 pub const DISTRICT: &str = "和平区";
@@ -105,9 +107,11 @@ const SPECS: [Spec; 8] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct Community {
     pub id: i64,
-    pub name: &'static str,
-    pub street: &'static str,
-    pub district: &'static str,
+    pub name: String,
+    pub street: String,
+    pub district: String,
+    /// The 6-digit area code of the residents' ID numbers.
+    pub area_code: String,
     pub polygon: Polygon<f64>,
     pub boundary_geojson: String,
     /// H3 cells covering the polygon (u64 bits as i64), ascending.
@@ -155,9 +159,14 @@ impl Community {
         let room = format!("{floor}{:02}", rng.random_range(1..=4));
         if rng.random_bool(0.3) {
             let compound = pick(rng, self.compounds);
-            format!("{DISTRICT}{road}{compound}{}号楼{}门{room}室", rng.random_range(1..=24), rng.random_range(1..=6))
+            format!(
+                "{}{road}{compound}{}号楼{}门{room}室",
+                self.district,
+                rng.random_range(1..=24),
+                rng.random_range(1..=6)
+            )
         } else {
-            format!("{DISTRICT}{road}{}号{}门{room}室", rng.random_range(1..=260), rng.random_range(1..=5))
+            format!("{}{road}{}号{}门{room}室", self.district, rng.random_range(1..=260), rng.random_range(1..=5))
         }
     }
 }
@@ -174,9 +183,13 @@ fn bbox(polygon: &Polygon<f64>) -> (Coord<f64>, Coord<f64>) {
     (min, max)
 }
 
-/// The closed exterior ring (counter-clockwise, longitude first) of a grid block.
-fn ring(row: usize, col: usize) -> Vec<(f64, f64)> {
-    let v = |r: usize, c: usize| VERTICES[r][c];
+/// The closed exterior ring (counter-clockwise, longitude first) of a grid block,
+/// moved by `shift` (degrees of longitude and latitude).
+fn ring(row: usize, col: usize, shift: (f64, f64)) -> Vec<(f64, f64)> {
+    let v = |r: usize, c: usize| {
+        let (lon, lat) = VERTICES[r][c];
+        (round6(lon + shift.0), round6(lat + shift.1))
+    };
     vec![v(row, col), v(row, col + 1), v(row + 1, col + 1), v(row + 1, col), v(row, col)]
 }
 
@@ -201,20 +214,39 @@ pub fn cell(lat: f64, lon: f64, resolution: Resolution) -> anyhow::Result<i64> {
     Ok(u64::from(ll.to_cell(resolution)) as i64)
 }
 
-/// The eight communities, with ids `first_id`, `first_id + 1`, ...
-pub fn communities(first_id: i64, resolution: Resolution) -> anyhow::Result<Vec<Community>> {
+/// How far apart (degrees of longitude, latitude) the copies of the district lie in
+/// a city: a little more than the district's extent, so they do not overlap.
+pub const TILE_SPAN: (f64, f64) = (0.038, 0.020);
+
+/// The eight communities, with ids `first_id`, `first_id + 1`, ... A city tile
+/// other than the first is the same district moved east and north by whole
+/// spans, its names numbered (`兴安路社区·12`, `劝业场街道·12`, `和平区·12`).
+pub fn communities(first_id: i64, resolution: Resolution, tile: Option<Tile>) -> anyhow::Result<Vec<Community>> {
+    let shift = tile.map_or((0.0, 0.0), |t| {
+        let (row, col) = (t.index / t.columns, t.index % t.columns);
+        (f64::from(col) * TILE_SPAN.0, f64::from(row) * TILE_SPAN.1)
+    });
+    let numbered = |text: &str| match tile {
+        Some(t) if t.index > 0 => format!("{text}·{}", t.index),
+        _ => text.to_owned(),
+    };
     SPECS
         .iter()
         .enumerate()
         .map(|(i, spec)| {
-            let ring = ring(spec.row, spec.col);
+            let ring = ring(spec.row, spec.col, shift);
             let polygon = Polygon::new(LineString::from(ring.clone()), vec![]);
             let centre = polygon.centroid().map(|p| (round6(p.y()), round6(p.x()))).unwrap_or((39.12, 117.2));
             Ok(Community {
                 id: first_id + i as i64,
-                name: spec.name,
-                street: spec.street,
-                district: DISTRICT,
+                name: numbered(spec.name),
+                street: numbered(spec.street),
+                district: numbered(DISTRICT),
+                area_code: match tile {
+                    // Synthetic codes after 和平区's, one per tile: ID numbers stay unique city-wide.
+                    Some(t) if t.index > 0 => format!("12{:04}", 101 + t.index),
+                    _ => HEPING_AREA_CODE.to_owned(),
+                },
                 cells: covering_cells(&polygon, resolution)?,
                 polygon,
                 boundary_geojson: geojson(&ring),
@@ -234,7 +266,7 @@ mod tests {
 
     #[test]
     fn communities_tile_the_area_without_overlaps() {
-        let cs = communities(1, Resolution::Nine).unwrap();
+        let cs = communities(1, Resolution::Nine, None).unwrap();
         assert_eq!(cs.len(), 8);
         for (i, a) in cs.iter().enumerate() {
             assert!(a.polygon.exterior().is_closed());
@@ -267,7 +299,7 @@ mod tests {
 
     #[test]
     fn boundaries_are_closed_counter_clockwise_geojson_polygons() {
-        let cs = communities(1, Resolution::Nine).unwrap();
+        let cs = communities(1, Resolution::Nine, None).unwrap();
         for c in &cs {
             let v: serde_json::Value = serde_json::from_str(&c.boundary_geojson).unwrap();
             assert_eq!(v["type"], "Polygon");
@@ -285,7 +317,7 @@ mod tests {
 
     #[test]
     fn every_point_inside_a_community_lies_in_one_of_its_cells() {
-        let cs = communities(1, Resolution::Nine).unwrap();
+        let cs = communities(1, Resolution::Nine, None).unwrap();
         let mut r = rng(5, Stream::District);
         for c in &cs {
             assert!((4..40).contains(&c.cells.len()), "{}: {} cells", c.name, c.cells.len());
@@ -301,7 +333,7 @@ mod tests {
 
     #[test]
     fn addresses_name_the_district_and_a_local_road() {
-        let cs = communities(1, Resolution::Nine).unwrap();
+        let cs = communities(1, Resolution::Nine, None).unwrap();
         let mut r = rng(6, Stream::District);
         let a = cs[4].address(&mut r);
         assert!(a.starts_with("和平区") && a.ends_with('室'), "{a}");

@@ -155,16 +155,17 @@ pub fn is_valid_resident_id(id: &str) -> bool {
     birth_ok && check_digit(body).is_some_and(|c| check.starts_with(c))
 }
 
-/// A resident ID number registered in 和平区: area code, birth date, a sequence
-/// whose last digit is odd for men and even for women, and the check character.
-pub fn resident_id<R: Rng>(rng: &mut R, birth: NaiveDate, gender: Gender) -> String {
+/// A resident ID number registered in `area` (和平区 is [`HEPING_AREA_CODE`]): area
+/// code, birth date, a sequence whose last digit is odd for men and even for women,
+/// and the check character.
+pub fn resident_id<R: Rng>(rng: &mut R, birth: NaiveDate, gender: Gender, area: &str) -> String {
     let parity = match gender {
         Gender::Male => 1,
         Gender::Female => 0,
     };
     // Sequence 001..999 whose last digit carries the gender.
     let seq: u32 = rng.random_range(1..500) * 2 - parity;
-    let first17 = format!("{HEPING_AREA_CODE}{:04}{:02}{:02}{seq:03}", birth.year(), birth.month(), birth.day());
+    let first17 = format!("{area}{:04}{:02}{:02}{seq:03}", birth.year(), birth.month(), birth.day());
     let check = check_digit(&first17).unwrap_or('0');
     format!("{first17}{check}")
 }
@@ -209,7 +210,7 @@ mod tests {
         for i in 0..5000 {
             let birth = NaiveDate::from_ymd_opt(1930 + (i % 60), 1 + (i % 12) as u32, 1 + (i % 28) as u32).unwrap();
             let gender = if i % 3 == 0 { Gender::Male } else { Gender::Female };
-            let id = resident_id(&mut r, birth, gender);
+            let id = resident_id(&mut r, birth, gender, HEPING_AREA_CODE);
             assert!(is_valid_resident_id(&id), "{id}");
             assert!(id.starts_with("120101"));
             assert_eq!(&id[6..14], birth.format("%Y%m%d").to_string());

@@ -21,6 +21,7 @@ mod identity;
 mod model;
 mod people;
 mod plans;
+mod scale;
 mod tier;
 mod util;
 mod workforce;
@@ -32,6 +33,7 @@ use sea_orm::DatabaseConnection;
 pub use assessment::{BARTHEL_ITEMS, Barthel, Cognition, Dependency};
 pub use identity::{check_digit as resident_id_check_digit, is_valid_resident_id};
 pub use model::{Demo, IdBase};
+pub use scale::{ScaleOptions, ScaleSummary, seed_scale};
 pub use tier::{Economic, Living, RULES_VERSION, Tier, TierDecision, TierInput, decide as decide_tier};
 pub use workforce::DEMO_PASSWORD;
 
@@ -48,12 +50,33 @@ pub struct DemoOptions {
     pub history_days: u32,
     /// H3 resolution of all cells (default 9).
     pub h3_resolution: Resolution,
+    /// Caregivers and volunteers together; by default they scale with the seniors
+    /// (280 per 3000, besides the demo's own two).
+    pub responders: Option<usize>,
+    /// Where this district lies in a generated city; `None` for the demo itself.
+    pub tile: Option<Tile>,
+}
+
+/// One copy of the district in a city laid out `columns` copies wide: copy `index`
+/// lies east and north of the first, with numbered names and usernames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tile {
+    pub index: u32,
+    pub columns: u32,
 }
 
 impl DemoOptions {
     /// The defaults: 3000 seniors, 60 days of history, resolution 9.
     pub fn new(seed: u64, today: NaiveDate) -> Self {
-        Self { seed, today, seniors: 3000, history_days: 60, h3_resolution: Resolution::Nine }
+        Self {
+            seed,
+            today,
+            seniors: 3000,
+            history_days: 60,
+            h3_resolution: Resolution::Nine,
+            responders: None,
+            tile: None,
+        }
     }
 }
 
@@ -132,8 +155,12 @@ impl Timeline {
 }
 
 /// Caregivers and volunteers for a district of `seniors` (80 and 200 for 3000),
-/// besides the demo `caregiver` and `volunteer`.
-fn workforce_size(seniors: usize) -> (usize, usize) {
+/// besides the demo `caregiver` and `volunteer`; or `responders` split the same way.
+fn workforce_size(seniors: usize, responders: Option<usize>) -> (usize, usize) {
+    if let Some(n) = responders {
+        let caregivers = ((n as f64) * 80.0 / 280.0).round() as usize;
+        return (caregivers.max(1), n.saturating_sub(caregivers).max(1));
+    }
     let scale = |per_3000: usize, min: usize| (((per_3000 * seniors) as f64 / 3000.0).round() as usize).max(min);
     (scale(80, 6), scale(200, 10))
 }
@@ -144,11 +171,15 @@ pub fn generate(opts: &DemoOptions, base: &IdBase) -> anyhow::Result<Demo> {
     use util::{Stream, rng};
     let t = Timeline::new(opts);
     let res = opts.h3_resolution;
-    let communities = district::communities(base.communities + 1, res)?;
-    let (caregivers, volunteers) = workforce_size(opts.seniors);
+    let communities = district::communities(base.communities + 1, res, opts.tile)?;
+    let (caregivers, volunteers) = workforce_size(opts.seniors, opts.responders);
+    let suffix = match opts.tile {
+        Some(tile) if tile.index > 0 => format!(".{}", tile.index),
+        _ => String::new(),
+    };
 
     let mut r = rng(opts.seed, Stream::Workforce);
-    let accounts = workforce::accounts(&mut r, base, &communities, caregivers, volunteers, &t);
+    let accounts = workforce::accounts(&mut r, base, &communities, caregivers, volunteers, &t, &suffix);
     let workforce = workforce::responders(&mut r, base, &accounts, &communities, caregivers, volunteers, res, &t)?;
     let stations = workforce::stations(&mut rng(opts.seed, Stream::District), base, &communities, res, &t)?;
 
@@ -220,7 +251,7 @@ pub async fn seed_demo(
 ) -> anyhow::Result<DemoSummary> {
     let base = db::id_base(db).await?;
     let demo = generate(opts, &base)?;
-    db::write(db, &demo, opts, services, progress).await?;
+    db::write(db, &demo, opts, services, db::Writing { progress, large_statements: false }).await?;
     Ok(DemoSummary::of(&demo))
 }
 

@@ -172,7 +172,7 @@ pub fn seniors(
         let gender = draw_gender(rng, age);
         let name = full_name(rng, gender, birth.year());
         let id_number = loop {
-            let candidate = resident_id(rng, birth, gender);
+            let candidate = resident_id(rng, birth, gender, &communities[ci].area_code);
             if ids_seen.insert(candidate.clone()) {
                 break candidate;
             }

@@ -29,7 +29,9 @@ fn login(username: &str, role: &str) -> (String, String, String) {
 }
 
 /// The demo logins, one worker per community, and a user per responder (the
-/// responder rows themselves come from [`responders`]).
+/// responder rows themselves come from [`responders`]). Every username ends with
+/// `suffix` (empty for the demo; a city's further tiles number theirs).
+#[allow(clippy::too_many_arguments)]
 pub fn accounts(
     rng: &mut ChaCha8Rng,
     base: &IdBase,
@@ -37,11 +39,13 @@ pub fn accounts(
     caregivers: usize,
     volunteers: usize,
     t: &Timeline,
+    suffix: &str,
 ) -> Accounts {
     let mut users = Vec::new();
     let created_at = local_hm(t.setup, 9, 0);
     let mut push = |username: String, display_name: String, role: &'static str, phone: Option<String>| {
         let id = base.users + users.len() as i64 + 1;
+        let username = format!("{username}{suffix}");
         users.push(User { id, username, display_name, role, phone, created_at });
         id
     };
@@ -77,14 +81,16 @@ pub fn accounts(
         user_communities.push((*worker, c.id));
     }
     user_communities.sort_unstable();
-    let mut logins: Vec<_> =
-        ["admin", "bureau", "worker", "caregiver", "volunteer"].iter().map(|u| login(u, u)).collect();
-    logins.push(login("worker01", "worker"));
+    let mut logins: Vec<_> = ["admin", "bureau", "worker", "caregiver", "volunteer"]
+        .iter()
+        .map(|u| login(&format!("{u}{suffix}"), u))
+        .collect();
+    logins.push(login(&format!("worker01{suffix}"), "worker"));
     if caregivers > 0 {
-        logins.push(login("cg001", "caregiver"));
+        logins.push(login(&format!("cg001{suffix}"), "caregiver"));
     }
     if volunteers > 0 {
-        logins.push(login("vol001", "volunteer"));
+        logins.push(login(&format!("vol001{suffix}"), "volunteer"));
     }
     Accounts { users, user_communities, community_workers, logins }
 }

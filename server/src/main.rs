@@ -121,6 +121,27 @@ enum SeedWhat {
         #[arg(long)]
         force: bool,
     },
+    /// A city for benchmarks: the demo district copied over a grid of districts of
+    /// 3,000 seniors each, written one district at a time with a progress bar.
+    Scale {
+        /// Number of seniors in the whole city.
+        #[arg(long, default_value_t = 100_000)]
+        seniors: usize,
+        /// Caregivers and volunteers in the whole city.
+        #[arg(long, default_value_t = 5_000)]
+        responders: usize,
+        /// Days of history before today (about 4 tasks per senior per 60 days).
+        #[arg(long, default_value_t = 60)]
+        days: u32,
+        #[arg(long, default_value_t = 20261123)]
+        seed: u64,
+        /// The day the history ends before (YYYY-MM-DD; default: today in the district's time zone).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+        /// Seed even when the database already holds data.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -249,6 +270,40 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             }
             let summary = seed_demo(&app, demo_options(&app.state().settings, seed, seniors, days, today)).await?;
             print_logins(&summary);
+            Ok(())
+        }
+        Command::Seed { what: SeedWhat::Scale { seniors, responders, days, seed, today, force } } => {
+            settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            // Over a Unix socket there is no delayed ACK: large statements are fast.
+            let url = settings.database_url.expose();
+            let socket = url.contains("host=/") || url.contains("@%2F");
+            let app = Application::build(settings).await?;
+            if !force && !linli_seed::is_empty(app.db()).await? {
+                bail!("the database already holds data; use --force to seed anyway");
+            }
+            let demo = demo_options(&app.state().settings, seed, seniors, days, today);
+            let opts = linli_seed::ScaleOptions {
+                seed,
+                today: demo.today,
+                seniors,
+                responders,
+                history_days: days,
+                h3_resolution: demo.h3_resolution,
+                large_statements: socket,
+                progress: true,
+            };
+            let services = linli::seeding::Services::new(app.state().data_key.clone());
+            let s = linli_seed::seed_scale(app.db(), &opts, &services).await?;
+            eprintln!(
+                "seeded a city of {} districts in {:.1} s: {} communities, {} seniors, {} responders, {} tasks, {} task events, {} alarms",
+                s.tiles, s.seconds, s.communities, s.seniors, s.responders, s.tasks, s.task_events, s.alarms
+            );
+            eprintln!(
+                "{} rows, {:.0} rows/s, peak memory {}",
+                s.rows,
+                s.rows_per_second(),
+                s.peak_memory_mb.map_or("unknown".to_owned(), |m| format!("{m:.0} MB"))
+            );
             Ok(())
         }
         Command::User {
@@ -386,7 +441,15 @@ fn demo_options(
     today: Option<chrono::NaiveDate>,
 ) -> linli_seed::DemoOptions {
     let today = today.unwrap_or_else(|| chrono::Utc::now().with_timezone(&settings.tz()).date_naive());
-    linli_seed::DemoOptions { seed, today, seniors, history_days: days, h3_resolution: settings.resolution() }
+    linli_seed::DemoOptions {
+        seed,
+        today,
+        seniors,
+        history_days: days,
+        h3_resolution: settings.resolution(),
+        responders: None,
+        tile: None,
+    }
 }
 
 async fn seed_demo(app: &Application, opts: linli_seed::DemoOptions) -> anyhow::Result<linli_seed::DemoSummary> {
