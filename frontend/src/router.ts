@@ -23,6 +23,8 @@ export const router = createRouter({
     { path: '/bureau/map', component: () => import('./views/coverage/CoverageMap.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
     { path: '/bureau/trends', component: () => import('./views/coverage/TrendsView.vue'), meta: { roles: ['bureau', 'admin', 'worker'] } },
     { path: '/console', component: RoleHome, props: { area: 'worker' }, meta: { roles: ['worker'] } },
+    { path: '/console/alarms', component: () => import('./views/console/AlarmList.vue'), meta: { roles: ['worker', 'admin'] } },
+    { path: '/console/responders', component: () => import('./views/responders/RespondersView.vue'), meta: { roles: ['worker', 'admin'] } },
     {
       path: '/console/alarms/:id(\\d+)',
       component: () => import('./views/console/AlarmScreen.vue'),
