@@ -3,7 +3,8 @@
 //!
 //! Scenarios: `alarms` (emergency bells, each with a unique event id), `locations`
 //! (caregivers' phones reporting their position), `board` (the dispatch board and
-//! alarm list a worker reads), `reports` (coverage reads), `mixed` (a day's blend),
+//! alarm list a worker reads), `reports` (grid reads), `coverage` (the bureau's map at
+//! resolution 8 and the scorecard, each with its own row), `mixed` (a day's blend),
 //! and `hello` (an actix-web handler that only says hello, started in this process,
 //! as the yardstick the others are measured against).
 //!
@@ -41,6 +42,8 @@ enum Scenario {
     Locations,
     Board,
     Reports,
+    /// The bureau's coverage map (resolution 8) and scorecard, half and half.
+    Coverage,
     Mixed,
     Hello,
 }
@@ -66,6 +69,8 @@ struct Args {
     worker: String,
     #[arg(long, default_value = "admin")]
     admin: String,
+    #[arg(long, default_value = "bureau")]
+    bureau: String,
     #[arg(long, env = "LINLI_LOAD_PASSWORD", default_value = "linli-demo")]
     password: String,
     /// Bells to register for the alarm scenario (the same senior may get several).

@@ -126,6 +126,10 @@ fn reports(bureau: &str) -> Vec<Call> {
         .collect()
 }
 
+fn get(token: &str, path: &str) -> Vec<Call> {
+    vec![Call::Get { token: token.to_owned(), path: path.to_owned() }]
+}
+
 pub async fn plan(s: &Session, args: &Args, scenario: Scenario) -> Result<Plan> {
     let worker = s.login(&args.worker).await?;
     let admin = s.login(&args.admin).await?;
@@ -135,6 +139,15 @@ pub async fn plan(s: &Session, args: &Args, scenario: Scenario) -> Result<Plan> 
         Scenario::Locations => vec![("location update".into(), phones(s, &worker, &admin, args.phones).await?, 1)],
         Scenario::Board => vec![("board read".into(), board(&worker), 1)],
         Scenario::Reports => vec![("report read".into(), reports(&admin), 1)],
+        // The bureau's two heaviest pages, each measured on its own: the
+        // city-wide map at resolution 8 and the district scorecard.
+        Scenario::Coverage => {
+            let bureau = s.login(&args.bureau).await?;
+            vec![
+                ("coverage map r8".into(), get(&bureau, "/api/v1/coverage/cells?resolution=8"), 1),
+                ("scorecard".into(), get(&bureau, "/api/v1/coverage/scorecard"), 1),
+            ]
+        }
         // A weekday morning: phones report every 30 s, workers watch the board,
         // the bureau looks at the map now and then, and a bell rings.
         Scenario::Mixed => vec![
