@@ -192,3 +192,34 @@ async fn serve_seeds_the_demo_and_dispatch_sees_its_responders() {
     assert!(considered > 0, "the demo's responders are in the index: {found}");
     assert_eq!(stale_only, 0, "{urgent}");
 }
+
+/// `linli seed scale` writes a city of whole districts side by side: every
+/// district's names, logins and ID numbers stay unique, and it reports its pace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_scale_writes_a_city_of_districts_with_unique_names_and_logins() {
+    for backend in [Some(Backend::Sqlite), Backend::postgres()].into_iter().flatten() {
+        let name = format!("{backend:?}");
+        let app = TestApp::spawn(backend).await;
+        let out = linli()
+            .args(["seed", "scale", "--seniors", "4500", "--responders", "40", "--days", "2", "--today", "2026-11-23"])
+            .args(["--force"])
+            .env("DATABASE_URL", &app.database.url)
+            .env("LINLI_DATA_DIR", app.database.dir())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        assert!(stderr.contains("seeded a city of 2 districts"), "{stderr}");
+        assert!(stderr.contains("rows/s"), "{stderr}");
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM seniors").await, 4500, "{name}");
+        assert_eq!(app.count("SELECT COUNT(DISTINCT name) AS n FROM communities").await, 16);
+        assert_eq!(app.count("SELECT COUNT(DISTINCT district) AS n FROM communities").await, 2);
+        // 20 asked for per district, plus each district's demo caregiver and volunteer.
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM responders").await, 44);
+        assert_eq!(app.count("SELECT COUNT(DISTINCT id_number_hash) AS n FROM seniors").await, 4500);
+        assert!(app.count("SELECT COUNT(*) AS n FROM tasks").await > 0);
+        // The second district's staff log in with their numbered names.
+        assert_eq!(app.login("worker", "linli-demo").await.status(), 200);
+        assert_eq!(app.login("worker.1", "linli-demo").await.status(), 200);
+    }
+}
