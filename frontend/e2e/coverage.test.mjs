@@ -4,44 +4,11 @@
 // basemap tiles line up when a tile URL is set (and nothing fetched without one), and
 // reads the monthly trends.
 // Set LINLI_SCREENSHOTS=dir to keep screenshots.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
-import { chromium } from 'playwright-core'
+import { BASE, logIn, shot, useBrowser } from './support.mjs'
 
-const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
-const SHOTS = process.env.LINLI_SCREENSHOTS
-const PHONE = { width: 390, height: 844 }
-let browser
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true })
-})
-after(async () => {
-  await browser?.close()
-})
-
-async function freshPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options })
-  context.setDefaultTimeout(15000)
-  return context.newPage()
-}
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` })
-}
-
-async function logIn(page, username, home) {
-  await page.goto(`${BASE}/login`)
-  await page.locator('input[name=username]').fill(username)
-  await page.locator('input[name=password]').fill('linli-demo')
-  await page.getByTestId('submit').click()
-  await page.waitForURL(`${BASE}${home}`)
-}
+const { freshPage } = useBrowser()
 
 /** Waits until the coverage job (run at start) has refreshed this month. */
 async function refreshed(page) {

@@ -4,63 +4,11 @@
 // dispatch board through the event stream, without a reload; a stale decision in the
 // task drawer is refused with a reload; a volunteer finishes an assigned alarm on the
 // phone app; a caregiver goes on duty. Set LINLI_SCREENSHOTS=dir to keep screenshots.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
-import { chromium } from 'playwright-core'
+import { BASE, PHONE, logIn, pressBell, quietSeniors, shot, useBrowser } from './support.mjs'
 
-const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
-const SHOTS = process.env.LINLI_SCREENSHOTS
-const PHONE = { width: 390, height: 844 }
-let browser
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true })
-})
-after(async () => {
-  await browser?.close()
-})
-
-// The district's clock, as the console's and the app's users have it.
-async function freshPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options })
-  context.setDefaultTimeout(15000)
-  return context.newPage()
-}
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` })
-}
-
-async function logIn(page, username, home) {
-  await page.goto(`${BASE}/login`)
-  await page.locator('input[name=username]').fill(username)
-  await page.locator('input[name=password]').fill('linli-demo')
-  await page.getByTestId('submit').click()
-  await page.waitForURL(`${BASE}${home}`)
-}
-
-/** Presses the bell: what the device itself sends. */
-async function pressBell(key) {
-  const response = await fetch(`${BASE}/api/v1/alarms`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ event_id: `e2e-${Date.now()}-${Math.random().toString(16).slice(2)}` }),
-  })
-  assert.equal(response.status, 202, await response.clone().text())
-  return response.json()
-}
-
-/** Active demo seniors the other browser tests leave alone (they use the newest ones). */
-async function quietSeniors(page) {
-  const list = await (await page.request.get(`${BASE}/api/v1/seniors?status=active&per_page=100&page=2`)).json()
-  assert.ok(list.items.length >= 10, 'enough demo seniors')
-  return list.items
-}
+const { freshPage } = useBrowser()
 
 test('a worker registers an emergency bell and sees its alarm arrive on the dispatch board live', async () => {
   const page = await freshPage()

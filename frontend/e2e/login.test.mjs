@@ -1,35 +1,12 @@
 // Browser tests: log in through the real page as each role against a running Linli
 // with the demo district (LINLI_BASE_URL), in Debian's chromium.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chromium } from 'playwright-core'
+import { BASE, DESKTOP, PASSWORD, submitLogin as logIn, useBrowser } from './support.mjs'
 
-const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
-const PASSWORD = 'linli-demo'
-let browser
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-})
-after(async () => {
-  await browser?.close()
-})
-
-async function freshPage(viewport = { width: 1366, height: 768 }) {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN' })
-  context.setDefaultTimeout(15000)
-  return context.newPage()
-}
-
-async function logIn(page, username, password) {
-  await page.goto(`${BASE}/login`)
-  await page.locator('input[name=username]').fill(username)
-  await page.locator('input[name=password]').fill(password)
-  await page.getByTestId('submit').click()
-}
+// Pages without the district's clock, at a viewport of the test's own.
+const browser = useBrowser({ locale: 'zh-CN' })
+const freshPage = (viewport = DESKTOP) => browser.freshPage({ viewport })
 
 const roles = [
   { username: 'admin', path: '/admin', heading: 'landing-admin' },

@@ -3,58 +3,16 @@
 // its icons, the service worker taking control and opening /app offline, steps at
 // the door queued offline and synced once (and only once) back online, and pushes
 // shown as notifications. Set LINLI_SCREENSHOTS=dir to keep screenshots.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
-import { chromium, request } from 'playwright-core'
+import { BASE, DISTRICT, PASSWORD, PHONE, apiAs, json, logIn as logInAt, shot, useBrowser } from './support.mjs'
 
-const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
-const SHOTS = process.env.LINLI_SCREENSHOTS
-const PHONE = { width: 390, height: 844 }
-const PASSWORD = 'linli-demo'
-let browser
+const { freshPage: phonePage } = useBrowser({ viewport: PHONE, isMobile: true, hasTouch: true, ...DISTRICT })
 
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true })
-})
-after(async () => {
-  await browser?.close()
-})
-
-async function phonePage(options = {}) {
-  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options })
-  context.setDefaultTimeout(15000)
-  return context.newPage()
-}
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` })
-}
-
+/** Logs a responder in to the phone app and waits for its first screen. */
 async function logIn(page, username) {
-  await page.goto(`${BASE}/login`)
-  await page.locator('input[name=username]').fill(username)
-  await page.locator('input[name=password]').fill(PASSWORD)
-  await page.getByTestId('submit').click()
-  await page.waitForURL(`${BASE}/app`)
+  await logInAt(page, username, '/app')
   await page.getByTestId('landing-responder').waitFor()
-}
-
-/** An API session of its own (cookies kept), as a worker or the admin would have. */
-async function apiAs(username) {
-  const api = await request.newContext({ baseURL: BASE })
-  const r = await api.post('/api/v1/auth/login', { data: { username, password: PASSWORD } })
-  assert.equal(r.status(), 200, await r.text())
-  return api
-}
-
-async function json(response) {
-  assert.ok(response.ok(), `${response.url()}: ${response.status()} ${await response.text()}`)
-  return response.json()
 }
 
 /** Width and height from a PNG's IHDR chunk, or null when the bytes are not a PNG. */

@@ -3,46 +3,14 @@
 // rounds of their canteen and gets one sheet per courier trip, printed without the
 // console around it; and the page says when there is no canteen or nothing to deliver.
 // Set LINLI_SCREENSHOTS=dir to keep screenshots.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
-import { chromium } from 'playwright-core'
+import { BASE, logIn, shot, useBrowser } from './support.mjs'
 
-const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
-const SHOTS = process.env.LINLI_SCREENSHOTS
 // The server's planner may think for up to 10 seconds.
 const PLANNING_MS = 45000
-let browser
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true })
-})
-after(async () => {
-  await browser?.close()
-})
-
 // The district's clock, so "today" is the server's.
-async function freshPage() {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
-  context.setDefaultTimeout(15000)
-  return context.newPage()
-}
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` })
-}
-
-async function logIn(page) {
-  await page.goto(`${BASE}/login`)
-  await page.locator('input[name=username]').fill('worker')
-  await page.locator('input[name=password]').fill('linli-demo')
-  await page.getByTestId('submit').click()
-  await page.waitForURL(`${BASE}/console`)
-}
+const { freshPage } = useBrowser()
 
 function districtToday() {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date())

@@ -4,43 +4,12 @@
 // recording an assessment; a meal plan's canteen; editing a demo senior, their
 // contacts and consents, and marking a fall that puts them on the reassessment-due
 // list. Set LINLI_SCREENSHOTS=dir to keep screenshots of each page.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
-import { chromium } from 'playwright-core'
+import { BASE, DESKTOP, logIn, shot, useBrowser } from './support.mjs'
 
-const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
-const SHOTS = process.env.LINLI_SCREENSHOTS
-let browser
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true })
-})
-after(async () => {
-  await browser?.close()
-})
-
-async function freshPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', ...options })
-  context.setDefaultTimeout(15000)
-  return context.newPage()
-}
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` })
-}
-
-async function logIn(page) {
-  await page.goto(`${BASE}/login`)
-  await page.locator('input[name=username]').fill('worker')
-  await page.locator('input[name=password]').fill('linli-demo')
-  await page.getByTestId('submit').click()
-  await page.waitForURL(`${BASE}/console`)
-}
+// The browser's own clock, unless a test asks for the district's.
+const { freshPage } = useBrowser({ viewport: DESKTOP, locale: 'zh-CN' })
 
 /** A resident ID number (GB 11643): region, birth date, sequence, MOD 11-2 check character. */
 function idNumber(birth, sequence) {

@@ -4,22 +4,12 @@
 // offline queue with the time it happened), the worker confirms the visit in the
 // task drawer of the console, and the volunteer's balance shows the new hours, in
 // the console's account page and on the volunteer's phone.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chromium } from 'playwright-core'
+import { BASE, useBrowser } from './support.mjs'
 
-const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
-let browser
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-})
-after(async () => {
-  await browser?.close()
-})
+// The test makes its contexts itself.
+const browser = useBrowser()
 
 async function call(method, path, token, body) {
   const response = await fetch(`${BASE}${path}`, {

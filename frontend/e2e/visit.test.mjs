@@ -5,56 +5,12 @@
 // door, loses the signal, checks out and completes with vital signs, and is back
 // online; the worker's drawer shows the visit completed once, with the readings.
 // Set LINLI_SCREENSHOTS=dir to keep screenshots.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
-import { chromium, request } from 'playwright-core'
+import { BASE, DISTRICT, apiAs, json, logIn, shot, useBrowser } from './support.mjs'
 
-const BASE = process.env.LINLI_BASE_URL ?? 'http://127.0.0.1:8080'
-const SHOTS = process.env.LINLI_SCREENSHOTS
-const PASSWORD = 'linli-demo'
-let browser
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true })
-})
-after(async () => {
-  await browser?.close()
-})
-
-async function newPage(options) {
-  const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options })
-  context.setDefaultTimeout(15000)
-  return context.newPage()
-}
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` })
-}
-
-async function logIn(page, username, home) {
-  await page.goto(`${BASE}/login`)
-  await page.locator('input[name=username]').fill(username)
-  await page.locator('input[name=password]').fill(PASSWORD)
-  await page.getByTestId('submit').click()
-  await page.waitForURL(`${BASE}${home}`)
-}
-
-async function apiAs(username) {
-  const api = await request.newContext({ baseURL: BASE })
-  const r = await api.post('/api/v1/auth/login', { data: { username, password: PASSWORD } })
-  assert.equal(r.status(), 200, await r.text())
-  return api
-}
-
-async function json(response) {
-  assert.ok(response.ok(), `${response.url()}: ${response.status()} ${await response.text()}`)
-  return response.json()
-}
+// The district's clock; each test gives its pages their viewport.
+const { freshPage: newPage } = useBrowser(DISTRICT)
 
 /** `YYYY-MM-DD` and `HH:MM` in Shanghai, `minutes` from now. */
 function shanghai(minutes) {
