@@ -92,6 +92,7 @@ impl Application {
             sms,
             push,
             push_client,
+            report_cache: Arc::default(),
         };
         let outcome = registry::tiering::resegment_stale(&state, false)
             .await

@@ -30,4 +30,6 @@ pub struct AppState {
     pub push: Option<Arc<crate::push::PushKeys>>,
     /// The HTTP client push messages leave through.
     pub push_client: reqwest::Client,
+    /// Rendered coverage reports until the next refresh.
+    pub report_cache: Arc<crate::coverage::cache::ReportCache>,
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     the_bureau_sees_small_numbers_suppressed_and_drills_down_only_with_a_reason,
     a_worker_sees_only_their_own_communities_in_every_report,
     bad_parameters_name_the_field,
+    a_kept_report_gives_way_to_the_figures_of_a_newer_refresh,
 );
 
 /// Sunday 20 December 2026, 12:00 in Shanghai.
@@ -699,4 +700,39 @@ async fn bad_parameters_name_the_field(backend: Backend) {
     let map = app.get_json("/api/v1/coverage/cells", &admin).await;
     assert_eq!(map["features"], json!([]));
     assert_eq!(map["as_of"], Value::Null);
+}
+
+/// Rendered reports are kept between refreshes, and never outlive one: not this
+/// instance's, and not another instance's over the same database.
+async fn a_kept_report_gives_way_to_the_figures_of_a_newer_refresh(backend: Backend) {
+    let f = fixture(backend).await;
+    let home = cell(HOME, h3o::Resolution::Nine);
+    let map = "/api/v1/coverage/cells?month=2026-12&resolution=9";
+    let card = "/api/v1/coverage/scorecard?month=2026-12";
+    let before = f.app.get_json(map, &f.admin).await;
+    // Nine of A's seniors and B's one live at HOME.
+    assert_eq!(feature(&before, &home)["seniors_total"], 10);
+    let total = f.app.get_json(card, &f.admin).await["seniors_total"].as_i64().unwrap();
+    assert_eq!(f.app.state.report_cache.len(), 2, "both kept");
+    assert_eq!(f.app.get_json(map, &f.admin).await, before, "the kept map is the map");
+    // The bureau's suppressed view is kept apart from the admin's exact one.
+    let bureau = f.app.get_json(card, &f.bureau).await;
+    assert_eq!(f.app.state.report_cache.len(), 3);
+    assert_eq!(bureau["seniors_total"], total);
+
+    // A new senior at HOME, refreshed here in the job's next window: the next read has them.
+    senior(&f.app, f.a, HOME, "B", false, "ordinary", 1950, json!([])).await;
+    f._clock.advance(Duration::minutes(15));
+    let res = f.app.post("/api/v1/jobs/coverage_refresh/run").bearer_auth(&f.admin).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(feature(&f.app.get_json(map, &f.admin).await, &home)["seniors_total"], 11);
+    assert_eq!(f.app.get_json(card, &f.admin).await["seniors_total"], total + 1);
+
+    // Another, refreshed by a second instance a minute later: this one sees it too.
+    senior(&f.app, f.a, HOME, "C", false, "ordinary", 1951, json!([])).await;
+    f._clock.advance(Duration::minutes(1));
+    let other = f.app.another_instance().await;
+    linli::coverage::refresh::run(other.state()).await.unwrap();
+    assert_eq!(feature(&f.app.get_json(map, &f.admin).await, &home)["seniors_total"], 12);
+    assert_eq!(f.app.get_json(card, &f.admin).await["seniors_total"], total + 2);
 }

@@ -6,6 +6,7 @@
 //! only those rows, merge them (counts add, alarm times concatenate) and derive the
 //! figures, suppressing small numbers for the bureau. See docs/coverage.md.
 
+pub mod cache;
 pub mod export;
 pub mod refresh;
 pub mod reports;

@@ -107,6 +107,7 @@ pub async fn refresh_month(state: &AppState, month: Month, now: DateTime<Utc>) -
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    state.report_cache.clear();
     tracing::info!(month = %month, rows = written, "coverage refreshed");
     Ok(written)
 }

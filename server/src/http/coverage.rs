@@ -3,6 +3,7 @@
 //! audited drill-down to the seniors behind a figure.
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -11,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::auth::Caller;
+use crate::coverage::cache;
 use crate::coverage::export::{self, Table};
 use crate::coverage::reports::{self, MaskedSenior, READERS, Scorecard};
 use crate::coverage::{Month, Privacy};
@@ -64,6 +66,36 @@ fn file(table: &Table, month: Month, format: ExportFormat) -> Result<HttpRespons
     })
 }
 
+/// What a rendered report depends on besides the figures: the report, its
+/// parameters, who may see which communities, and how small numbers are shown.
+fn cache_key(report: &str, caller: &Caller, month: Month, q: &CoverageQuery, privacy: Privacy) -> String {
+    let scope = caller.community_filter().map(|mut ids| {
+        ids.sort_unstable();
+        ids
+    });
+    format!("{report}|{month}|{:?}|{:?}|{scope:?}|{privacy:?}", q.resolution, q.community_id)
+}
+
+/// A JSON body from the cache when the figures have not changed since it was
+/// rendered; else rendered by `render`, kept, and sent.
+async fn cached<F>(
+    state: &AppState,
+    key: String,
+    content_type: &'static str,
+    render: impl FnOnce() -> F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: std::future::Future<Output = Result<Value, ApiError>>,
+{
+    let stamp = cache::stamp(&state.db).await?;
+    if let Some(body) = state.report_cache.get(&key, &stamp) {
+        return Ok(HttpResponse::Ok().content_type(content_type).body(body));
+    }
+    let body = Bytes::from(serde_json::to_vec(&render().await?).map_err(|e| ApiError::Internal(e.into()))?);
+    state.report_cache.put(key, stamp, body.clone());
+    Ok(HttpResponse::Ok().content_type(content_type).body(body))
+}
+
 fn watermarked(mark: &reports::Watermark, privacy: Privacy, items: Value) -> Value {
     json!({
         "month": mark.month,
@@ -101,13 +133,18 @@ async fn cells(
     let month = q.month(&state)?;
     let resolution = reports::parse_resolution(q.resolution)?;
     let privacy = reports::privacy(&state, &caller);
-    let (mark, rows) = reports::cells(&state, &caller, month, resolution, q.community_id).await?;
     if let Some(format) = q.format {
+        let (_, rows) = reports::cells(&state, &caller, month, resolution, q.community_id).await?;
         return file(&reports::cells_table(&rows, privacy), month, format);
     }
-    let mut body = reports::cells_geojson(&mark, resolution, &rows, privacy);
-    body["basemap_tile_url"] = json!(state.settings.coverage.basemap_tile_url);
-    Ok(HttpResponse::Ok().content_type("application/geo+json").json(body))
+    let key = cache_key("cells", &caller, month, &q, privacy);
+    cached(&state, key, "application/geo+json", || async {
+        let (mark, rows) = reports::cells(&state, &caller, month, resolution, q.community_id).await?;
+        let mut body = reports::cells_geojson(&mark, resolution, &rows, privacy);
+        body["basemap_tile_url"] = json!(state.settings.coverage.basemap_tile_url);
+        Ok(body)
+    })
+    .await
 }
 
 /// One row per community with the cell figures plus the workforce (caregivers,
@@ -225,11 +262,16 @@ async fn scorecard(
     let q = query.0;
     let month = q.month(&state)?;
     let privacy = reports::privacy(&state, &caller);
-    let card = reports::scorecard(&state, &caller, month, q.community_id, privacy).await?;
     if let Some(format) = q.format {
+        let card = reports::scorecard(&state, &caller, month, q.community_id, privacy).await?;
         return file(&reports::scorecard_table(&card), month, format);
     }
-    Ok(HttpResponse::Ok().json(card))
+    let key = cache_key("scorecard", &caller, month, &q, privacy);
+    cached(&state, key, "application/json", || async {
+        let card = reports::scorecard(&state, &caller, month, q.community_id, privacy).await?;
+        serde_json::to_value(card).map_err(|e| ApiError::Internal(e.into()))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
