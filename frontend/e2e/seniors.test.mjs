@@ -361,3 +361,25 @@ test('a worker edits a senior, adds a contact, records a consent and marks a fal
   await shot(page, 'seniors-due')
   await page.context().close()
 })
+
+test('the pager moves the senior list through the pages, kept in the address', async () => {
+  const page = await freshPage()
+  await logIn(page, 'worker', '/console')
+  await page.goto(`${BASE}/console/seniors`)
+  await page.getByTestId('seniors-table').locator('.senior-row').first().waitFor()
+  const second = await (await page.request.get(`${BASE}/api/v1/seniors?page=2&per_page=20`)).json()
+  assert.ok(second.total > 40, `several pages of seniors: ${second.total}`)
+
+  await page.getByTestId('seniors-pager').locator('.btn-next').click()
+  await page.waitForURL(`${BASE}/console/seniors?page=2`)
+  const names = page.getByTestId('seniors-table').locator('.senior-row a.name')
+  await page.getByTestId('seniors-table').locator(`a[href="/console/seniors/${second.items[0].id}"]`).waitFor()
+  assert.equal(await names.count(), second.items.length)
+
+  // A larger page size starts again from page 1, and the address says so.
+  await page.getByTestId('seniors-pager').locator('.el-pagination__sizes').click()
+  await page.locator('.el-select-dropdown__item').filter({ hasText: '50', visible: true }).first().click()
+  await page.waitForURL(`${BASE}/console/seniors?per_page=50`)
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=seniors-table] .senior-row').length === 50)
+  await page.context().close()
+})
