@@ -19,7 +19,11 @@ test('a worker sees a new alarm arrive on the console live, assigns from the can
   const today = page.getByTestId('today')
   await today.waitFor()
   await today.locator('[data-testid=live-indicator][data-state=open]').waitFor()
-  const before = (await (await page.request.get(`${BASE}/api/v1/console/today`)).json()).counts.alarms
+  const counts = (await (await page.request.get(`${BASE}/api/v1/console/today`)).json()).counts
+  const before = counts.alarms
+  // The late badge counts every late visit once, the missed ones among them.
+  if (counts.late_visits > 0) assert.equal(await page.getByTestId('today-late-count').textContent(), String(counts.late_visits))
+  else assert.equal(await page.getByTestId('today-late-count').count(), 0)
   await page.evaluate(() => (window.stillTheSamePage = true))
 
   // The bell is pressed: the call appears at the top with its escalation clock, and the tone sounds.

@@ -4588,9 +4588,15 @@ export interface components {
             alarms: number;
             /** Format: int64 */
             cases_due: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Every visit listed in `late_visits`, missed ones included.
+             */
             late_visits: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Of those, the ones whose window has closed.
+             */
             missed_visits: number;
             /** Format: int64 */
             unassigned: number;

@@ -49,7 +49,9 @@ pub struct LateVisit {
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct TodayCounts {
     pub alarms: u64,
+    /// Every visit listed in `late_visits`, missed ones included.
     pub late_visits: u64,
+    /// Of those, the ones whose window has closed.
     pub missed_visits: u64,
     pub unassigned: u64,
     pub cases_due: u64,
