@@ -2,7 +2,7 @@
 //! window key) before doing anything, so a restart or a second instance never runs a
 //! window twice.
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, DurationRound, Timelike, Utc};
 use entity::job_runs;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -107,11 +107,13 @@ impl Job {
                 start.format("%Y-%m-%dT%H:%MZ").to_string()
             }
             Job::DailyTasks => tomorrow(state, now).to_string(),
-            _ => self
-                .window_start(state, now)
-                .with_timezone(&state.settings.tz())
-                .format("%Y-%m-%dT%H:%M%:z")
-                .to_string(),
+            _ => {
+                let start = self.window_start(state, now).with_timezone(&state.settings.tz());
+                // Minute-aligned windows keep the keys they always had; a schedule that
+                // fires within a minute needs the seconds, or its windows would merge.
+                let format = if start.second() == 0 { "%Y-%m-%dT%H:%M%:z" } else { "%Y-%m-%dT%H:%M:%S%:z" };
+                start.format(format).to_string()
+            }
         }
     }
 
@@ -169,14 +171,10 @@ impl JobRunView {
     }
 }
 
-/// A name for this process in `job_runs.instance`.
+/// A new name for an instance: host, process and a random suffix (see `AppState::instance`).
 pub fn instance_name() -> String {
-    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    NAME.get_or_init(|| {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "linli".to_owned());
-        format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
-    })
-    .clone()
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "linli".to_owned());
+    format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
 fn tomorrow(state: &AppState, now: DateTime<Utc>) -> chrono::NaiveDate {
@@ -196,7 +194,7 @@ pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<Jo
         job_name: Set(job.name().to_owned()),
         window_key: Set(window_key.clone()),
         status: Set("running".to_owned()),
-        instance: Set(instance_name()),
+        instance: Set(state.instance.to_string()),
         started_at: Set(now),
         created_count: Set(0),
         ..Default::default()

@@ -93,6 +93,7 @@ impl Application {
             push,
             push_client,
             report_cache: Arc::default(),
+            instance: jobs::instance_name().into(),
         };
         let outcome = registry::tiering::resegment_stale(&state, false)
             .await
@@ -205,7 +206,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         .split_for_parts();
         let app = app
             .service(web::redirect("/api/docs", "/api/docs/"))
-            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", http::complete(api)))
             .default_service(web::to(http::not_found))
             .wrap(Compress::default())
             .wrap(from_fn(telemetry::observe));

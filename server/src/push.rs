@@ -322,7 +322,7 @@ fn backoff(attempt: i32) -> i64 {
 /// Leases up to `limit` due push rows for this instance.
 async fn lease(state: &AppState, now: DateTime<Utc>, limit: u64) -> Result<Vec<outbox::Model>, ApiError> {
     use sea_orm::sea_query::ExprTrait as _;
-    let me = crate::jobs::instance_name();
+    let me = state.instance.to_string();
     let until = now + Duration::seconds(LEASE_SECS);
     if state.db.get_database_backend() == DbBackend::Postgres {
         let sql = "UPDATE outbox SET status = 'sending', lease_until = $1, leased_by = $2 \

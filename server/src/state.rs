@@ -32,4 +32,7 @@ pub struct AppState {
     pub push_client: reqwest::Client,
     /// Rendered coverage reports until the next refresh.
     pub report_cache: Arc<crate::coverage::cache::ReportCache>,
+    /// This instance in `job_runs.instance` and outbox leases: unique per started
+    /// app, so two instances in one process are still told apart.
+    pub instance: Arc<str>,
 }

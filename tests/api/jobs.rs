@@ -2,11 +2,17 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use linli::auth::Role;
+use linli::clock::SystemClock;
 use linli::jobs::{self, Job};
-use linli_tests::{Backend, TestApp, manual_clock, on_both_databases, problem};
+use linli_tests::{Backend, TestApp, manual_clock, on_both_backends, on_both_databases, problem};
+use sea_orm::EntityTrait;
 use serde_json::Value;
 
 on_both_databases!(a_job_run_by_hand_runs_once_per_window, two_instances_running_one_window_run_it_once,);
+on_both_backends!(
+    two_schedulers_tick_thirty_times_and_run_each_window_once,
+    three_schedulers_tick_thirty_times_and_run_each_window_once,
+);
 
 async fn a_job_run_by_hand_runs_once_per_window(app: TestApp) {
     let admin = app.login_as(Role::Admin, &[]).await;
@@ -51,4 +57,80 @@ async fn expired_sessions_are_refused_and_swept() {
         assert_eq!(run.created, 1, "one expired session removed");
         assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
     }
+}
+
+/// Scheduler ticks the test waits for; every schedulable job fires once a second.
+const TICKS: i64 = 30;
+
+async fn two_schedulers_tick_thirty_times_and_run_each_window_once(backend: Backend) {
+    schedulers_run_each_window_once(backend, 2).await;
+}
+
+async fn three_schedulers_tick_thirty_times_and_run_each_window_once(backend: Backend) {
+    schedulers_run_each_window_once(backend, 3).await;
+}
+
+/// `instances` servers on one database, each with its own real cron scheduler, as
+/// behind a load balancer: every window of every job is claimed by exactly one of
+/// them, runs to success, and no tick's window goes missing.
+async fn schedulers_run_each_window_once(backend: Backend, instances: usize) {
+    let every_second = "* * * * * *".to_owned();
+    let app = TestApp::spawn_with(backend, Arc::new(SystemClock), |s| {
+        s.dispatch.daily_tasks_cron = every_second.clone();
+        s.surveys.post_service_cron = every_second.clone();
+        s.surveys.monthly_cron = every_second.clone();
+        s.surveys.reminder_cron = every_second.clone();
+        s.surveys.expiry_cron = every_second.clone();
+        s.surveys.case_escalation_cron = every_second.clone();
+        s.coverage.refresh_cron = every_second.clone();
+    })
+    .await;
+    let community = app.create_community("新兴社区").await;
+    for name in ["王秀英", "李建国", "张桂兰"] {
+        app.create_senior(community, name).await;
+    }
+    let mut others = Vec::new();
+    for _ in 1..instances {
+        others.push(app.another_instance().await);
+    }
+    let mut states = vec![app.state.clone()];
+    states.extend(others.iter().map(|o| o.state().clone()));
+    let names: Vec<String> = states.iter().map(|s| s.instance.to_string()).collect();
+
+    let started = Utc::now();
+    let mut schedulers = Vec::new();
+    for state in &states {
+        schedulers.push(jobs::start(state.clone()).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(TICKS as u64 + 1)).await;
+    for scheduler in &mut schedulers {
+        scheduler.shutdown().await.unwrap();
+    }
+    // Let runs already under way finish.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.count("SELECT COUNT(*) AS n FROM job_runs WHERE status = 'running'").await > 0 {
+        assert!(std::time::Instant::now() < deadline, "runs still running 30 s after the schedulers stopped");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let runs = entity::job_runs::Entity::find().all(&app.db).await.unwrap();
+    let mut windows = std::collections::HashMap::<(String, String), usize>::new();
+    for run in &runs {
+        *windows.entry((run.job_name.clone(), run.window_key.clone())).or_default() += 1;
+        assert_eq!(run.status, "succeeded", "{} {} failed: {:?}", run.job_name, run.window_key, run.error);
+        assert!(names.contains(&run.instance), "run by an unknown instance {}", run.instance);
+    }
+    assert!(windows.values().all(|&n| n == 1), "a window ran twice: {windows:?}");
+    for job in Job::SCHEDULED_WINDOWS {
+        let ran: Vec<&entity::job_runs::Model> = runs.iter().filter(|r| r.job_name == job.name()).collect();
+        // One window per tick; a tick that fires late merges into the next window, so
+        // allow a few fewer than the ticks, never more.
+        let count = ran.len() as i64;
+        assert!((TICKS - 5..=TICKS + 2).contains(&count), "{}: {count} windows in {TICKS} ticks", job.name());
+        let by: std::collections::HashSet<&str> = ran.iter().map(|r| r.instance.as_str()).collect();
+        eprintln!("{}: {count} windows, run by {} of {instances} instances", job.name(), by.len());
+    }
+    // Tomorrow's tasks are one window however often the job fires.
+    assert_eq!(runs.iter().filter(|r| r.job_name == Job::DailyTasks.name()).count(), 1);
+    assert!(runs.iter().all(|r| r.started_at >= started - Duration::seconds(1)));
 }

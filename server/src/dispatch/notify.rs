@@ -206,7 +206,7 @@ pub async fn deliver_sms(state: &AppState, limit: u64) -> Result<usize, ApiError
         .limit(limit)
         .all(&state.db)
         .await?;
-    let me = crate::jobs::instance_name();
+    let me = state.instance.to_string();
     let mut sent = 0;
     for row in due {
         let leased = outbox::Entity::update_many()
