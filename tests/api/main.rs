@@ -2,6 +2,7 @@
 //! fresh database, on SQLite and on PostgreSQL.
 #![recursion_limit = "256"]
 
+mod access;
 mod auth;
 mod cli;
 mod coverage;

@@ -72,9 +72,10 @@ pub async fn add_contact(
     senior_id: i64,
     input: ContactInput,
 ) -> Result<ContactView, ApiError> {
-    let phone = contact_phone(&input)?;
+    // Out of scope is 404 whatever the body says.
     let txn = crate::db::begin_write(&state.db).await?;
     let senior = find_visible(&txn, caller, senior_id).await?;
+    let phone = contact_phone(&input)?;
     let count = contacts::Entity::find().filter(contacts::Column::SeniorId.eq(senior.id)).count(&txn).await?;
     if count >= MAX_CONTACTS {
         return Err(ApiError::field(
@@ -96,9 +97,9 @@ pub async fn update_contact(
     contact_id: i64,
     input: ContactInput,
 ) -> Result<ContactView, ApiError> {
-    let phone = contact_phone(&input)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let senior = find_visible(&txn, caller, senior_id).await?;
+    let phone = contact_phone(&input)?;
     let current = find_contact(&txn, senior.id, contact_id).await?;
     let mut row = current.into_active_model();
     row.name = Set(input.name.trim().to_owned());
@@ -150,6 +151,7 @@ pub struct ConsentInput {
     pub granted_by: GrantedBy,
     /// Required when a guardian answered.
     #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    #[schema(min_length = 1, max_length = 50)]
     pub guardian_name: Option<String>,
 }
 
@@ -208,6 +210,8 @@ pub async fn record_consent(
     senior_id: i64,
     input: ConsentInput,
 ) -> Result<ConsentView, ApiError> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let senior = find_visible(&txn, caller, senior_id).await?;
     let guardian_name = input.guardian_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     match (input.granted_by, guardian_name) {
         (GrantedBy::Guardian, None) => {
@@ -225,8 +229,6 @@ pub async fn record_consent(
     let recorded_by = caller
         .user_id
         .ok_or_else(|| ApiError::field("recorded_by", "required", "consents are recorded by a person"))?;
-    let txn = crate::db::begin_write(&state.db).await?;
-    let senior = find_visible(&txn, caller, senior_id).await?;
     let row = consents::ActiveModel {
         senior_id: Set(senior.id),
         scope: Set(input.scope.as_str().to_owned()),
@@ -263,6 +265,7 @@ pub struct ChangeInput {
     /// When it happened (default: today); not in the future.
     pub occurred_on: Option<NaiveDate>,
     #[validate(length(max = 500, message = "must be at most 500 characters long"))]
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -309,14 +312,14 @@ pub async fn mark_change(
     senior_id: i64,
     input: ChangeInput,
 ) -> Result<ChangeView, ApiError> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let senior = find_visible(&txn, caller, senior_id).await?;
     let now = state.clock.now();
     let today = now.with_timezone(&state.settings.tz()).date_naive();
     let occurred_on = input.occurred_on.unwrap_or(today);
     if occurred_on > today {
         return Err(ApiError::Validation(vec![FieldError::new("occurred_on", "future", "is in the future")]));
     }
-    let txn = crate::db::begin_write(&state.db).await?;
-    let senior = find_visible(&txn, caller, senior_id).await?;
     let row = senior_changes::ActiveModel {
         senior_id: Set(senior.id),
         kind: Set(input.kind.as_str().to_owned()),
