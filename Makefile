@@ -10,11 +10,14 @@ run: frontend
 	$(CARGO) build --release -p linli
 	./target/release/linli serve
 
-## Run every test: unit, API (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), browser
+## Run every test: unit, API (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), browser,
+## then scan the run's logs for personal data
 test: frontend chromium
 	$(CARGO) build -p linli
+	rm -rf target/test-logs
 	$(CARGO) test --workspace --no-fail-fast
 	./tests/e2e.sh
+	./tests/privacy-scan.sh
 
 frontend-deps:
 	cd frontend && if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then echo "npm packages up to date"; else $(NPM) ci --no-audit --no-fund; fi

@@ -3,6 +3,7 @@
 # district, on a free port, and drive it with Playwright in Debian's chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 bin=${LINLI_BIN:-./target/debug/linli}
 [ -x "$bin" ] || cargo build -p linli
@@ -10,6 +11,8 @@ work=$(mktemp -d)
 log="$work/serve.log"
 cleanup() {
     if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    # Kept for the privacy scan of the run's logs.
+    mkdir -p "$root/target/test-logs" && cp "$log" "$root/target/test-logs/e2e-serve.log" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT

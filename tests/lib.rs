@@ -15,6 +15,53 @@ use serde_json::Value;
 
 pub const PASSWORD: &str = "correct-horse-9";
 
+/// The ID number and phone of every senior [`TestApp::create_senior`] makes.
+pub const PLANTED_ID_NUMBER: &str = "12010119450307002X";
+pub const PLANTED_PHONE: &str = "13800138000";
+/// More planted personal data, for tests that go through the API.
+pub const PLANTED_ID_NUMBER_2: &str = "120101194103157316";
+pub const PLANTED_PHONE_2: &str = "13907310042";
+
+/// Every test process's servers log, at debug for our own code, as JSON lines to
+/// `target/test-logs/` (or `LINLI_TEST_LOG_DIR`): the privacy scan reads a whole
+/// run's logs there afterwards.
+fn capture_logs() {
+    log_file();
+}
+
+/// This process's log file (see [`capture_logs`]), once a test app has started.
+pub fn log_file() -> Option<&'static std::path::Path> {
+    static PATH: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = std::env::var_os("LINLI_TEST_LOG_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-logs"));
+        let program = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "tests".to_owned());
+        let path = dir.join(format!("{program}-{}.log", std::process::id()));
+        let Ok(file) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::File::create(&path)) else {
+            eprintln!("logs not captured: cannot write {}", path.display());
+            return None;
+        };
+        let filter = tracing_subscriber::EnvFilter::new(
+            "debug,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,actix_server=warn,tokio_cron_scheduler=warn,\
+             h2=warn,hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn",
+        );
+        tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter(filter)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init()
+            .ok()
+            .map(|()| path)
+    })
+    .as_deref()
+}
+
 /// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
 ///
 /// The PostgreSQL run is skipped when `TEST_DATABASE_URL` is unset, unless
@@ -192,6 +239,7 @@ impl TestApp {
     }
 
     async fn start(backend: Backend, database: TestDatabase, settings: Settings, clock: SharedClock) -> TestApp {
+        capture_logs();
         let app = Application::build_with_clock(settings.clone(), clock).await.expect("build app");
         let port = app.port();
         let db = app.db().clone();
@@ -299,7 +347,7 @@ impl TestApp {
     /// Inserts a senior row directly (the registry API has its own tests).
     pub async fn create_senior(&self, community_id: i64, name: &str) -> i64 {
         let now = Utc::now();
-        let protected = self.state.data_key.protect_id_number("12010119450307002X").expect("protect");
+        let protected = self.state.data_key.protect_id_number(PLANTED_ID_NUMBER).expect("protect");
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let cell = linli::grid::cell_of(39.115, 117.195, h3o::Resolution::Nine).expect("cell");
         entity::seniors::ActiveModel {
@@ -310,7 +358,7 @@ impl TestApp {
             id_number_enc: Set(protected.encrypted),
             id_number_hash: Set(format!("{}{unique}", &protected.lookup_hash[..16])),
             id_number_masked: Set(protected.masked),
-            phone: Set("13800138000".to_owned()),
+            phone: Set(PLANTED_PHONE.to_owned()),
             address: Set("和平区南京路1号".to_owned()),
             latitude: Set(39.115),
             longitude: Set(117.195),

@@ -14,6 +14,7 @@ mod jobs;
 mod migrations;
 mod openapi;
 mod ops;
+mod privacy;
 mod push;
 mod records;
 mod routing;
