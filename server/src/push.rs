@@ -36,8 +36,9 @@ use crate::config::Settings;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
-/// Give up on a row after this many attempts.
-const MAX_ATTEMPTS: i32 = 10;
+/// Give up on a row this long after it was queued. Retries go on until then, so a
+/// push service that is down for minutes or hours loses nothing.
+const MAX_AGE_HOURS: i64 = 24;
 /// How long a sender holds a leased row.
 const LEASE_SECS: i64 = 60;
 
@@ -312,9 +313,12 @@ async fn send_one(state: &AppState, keys: &PushKeys, row: &outbox::Model, sub: &
     }
 }
 
-/// Exponential backoff with jitter: 2^attempt seconds (at most an hour), ±25%.
-fn backoff(attempt: i32) -> i64 {
-    let base = 2i64.saturating_pow(attempt.clamp(0, 12) as u32).min(3600);
+/// Exponential backoff with jitter, ±25%: 2^attempt seconds, at most a minute for
+/// high urgency (an emergency offer must not wait long once the service is back)
+/// and five minutes otherwise.
+fn backoff(attempt: i32, urgency: &str) -> i64 {
+    let cap = if urgency == "high" { 60 } else { 300 };
+    let base = 2i64.saturating_pow(attempt.clamp(0, 12) as u32).min(cap);
     let jitter = rand::rng().random_range(-(base / 4)..=(base / 4));
     (base + jitter).max(1)
 }
@@ -424,7 +428,7 @@ async fn deliver_row(state: &AppState, keys: &Arc<PushKeys>, row: outbox::Model)
                 last_error = Some(format!("subscription {} rejected the message", sub.id));
             }
             Outcome::Retry(after) => {
-                let delay = after.unwrap_or_else(|| backoff(row.attempts + 1)).max(1);
+                let delay = after.unwrap_or_else(|| backoff(row.attempts + 1, &row.urgency)).max(1);
                 wait = Some(wait.map_or(delay, |w| w.max(delay)));
                 last_error = Some(format!("subscription {} asked to retry", sub.id));
             }
@@ -433,7 +437,7 @@ async fn deliver_row(state: &AppState, keys: &Arc<PushKeys>, row: outbox::Model)
     let attempts = row.attempts + 1;
     let now = state.clock.now();
     let (status, next) = match wait {
-        Some(_) if attempts >= MAX_ATTEMPTS => ("dead", now),
+        Some(_) if now - row.created_at > Duration::hours(MAX_AGE_HOURS) => ("dead", now),
         Some(delay) => ("pending", now + Duration::seconds(delay)),
         // Nothing reached a device: no subscription, or every one was gone.
         None if reached.is_empty() => ("failed", now),

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, TimeZone, Utc};
 use linli::auth::Role;
-use linli::clock::ManualClock;
+use linli::clock::{Clock, ManualClock};
 use linli_tests::{Backend, TestApp, manual_clock, on_both_backends, problem};
 use serde_json::{Value, json};
 
@@ -17,6 +17,7 @@ on_both_backends!(
     an_offer_arrives_signed_and_encrypted_and_failures_are_handled,
     subscriptions_are_validated_and_owned,
     two_instances_send_each_notification_once,
+    a_push_service_down_for_ten_minutes_loses_nothing_and_escalation_goes_on,
 );
 
 /// What the fake push service saw.
@@ -37,6 +38,10 @@ struct Service {
     received: Mutex<Vec<Received>>,
     /// Scripted answers (status, Retry-After); 201 when empty.
     answers: Mutex<VecDeque<(u16, Option<u64>)>>,
+    /// While set, every request is answered 503 (and still recorded).
+    down: std::sync::atomic::AtomicBool,
+    /// The bodies of the requests answered with success.
+    delivered: Mutex<Vec<Vec<u8>>>,
 }
 
 async fn push_service() -> (Arc<Service>, String) {
@@ -51,7 +56,14 @@ async fn push_service() -> (Arc<Service>, String) {
                     .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
                     .collect();
                 s.received.lock().unwrap().push(Received { headers, body: body.to_vec() });
-                let (status, retry_after) = s.answers.lock().unwrap().pop_front().unwrap_or((201, None));
+                let (status, retry_after) = if s.down.load(std::sync::atomic::Ordering::SeqCst) {
+                    (503, None)
+                } else {
+                    s.answers.lock().unwrap().pop_front().unwrap_or((201, None))
+                };
+                if (200..300).contains(&status) {
+                    s.delivered.lock().unwrap().push(body.to_vec());
+                }
                 let mut res = actix_web::HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
                 if let Some(secs) = retry_after {
                     res.insert_header(("Retry-After", secs.to_string()));
@@ -128,6 +140,7 @@ struct Setup {
     worker: String,
     responder_token: String,
     key: String,
+    senior: i64,
 }
 
 async fn setup(backend: Backend) -> Setup {
@@ -146,7 +159,7 @@ async fn setup(backend: Backend) -> Setup {
     let device: Value =
         app.post_json("/api/v1/devices", &worker, &json!({"senior_id": senior})).await.json().await.unwrap();
     let key = device["api_key"].as_str().unwrap().to_owned();
-    Setup { app, clock, worker, responder_token, key }
+    Setup { app, clock, worker, responder_token, key, senior }
 }
 
 impl Setup {
@@ -306,4 +319,79 @@ async fn subscriptions_are_validated_and_owned(backend: Backend) {
     let res = s.app.post("/api/v1/auth/logout").bearer_auth(&s.responder_token).send().await.unwrap();
     assert!(res.status().is_success());
     assert_eq!(s.app.count("SELECT COUNT(*) AS n FROM push_subscriptions").await, 0);
+}
+
+/// The push service answers 503 for ten minutes while three emergencies come in.
+/// Escalation does not wait for it: each alarm widens, reaches the console and
+/// texts the family on its own schedule. When the service is back every push row
+/// is delivered exactly once, within a minute and a half.
+async fn a_push_service_down_for_ten_minutes_loses_nothing_and_escalation_goes_on(backend: Backend) {
+    use std::sync::atomic::Ordering;
+    let s = setup(backend).await;
+    let (service, base) = push_service().await;
+    let browser = Browser::new();
+    let res = s
+        .app
+        .post_json("/api/v1/push/subscriptions", &s.responder_token, &browser.subscription(&format!("{base}/push/down")))
+        .await;
+    assert_eq!(res.status(), 201);
+    let contact = json!({"name": "赵强", "relation": "儿子", "phone": "13920005678", "call_order": 1});
+    let res = s.app.post_json(&format!("/api/v1/seniors/{}/contacts", s.senior), &s.worker, &contact).await;
+    assert_eq!(res.status(), 201);
+
+    service.down.store(true, Ordering::SeqCst);
+    let start = s.clock.now();
+    let step = Duration::seconds(15);
+    let mut alarms = Vec::new();
+    let mut elapsed = Duration::zero();
+    while elapsed < Duration::minutes(10) {
+        if [0, 3, 6].iter().any(|m| elapsed == Duration::minutes(*m)) {
+            alarms.push((s.alarm(&format!("outage-{}", alarms.len())).await, s.clock.now()));
+        }
+        s.deliver().await;
+        linli::dispatch::sweep::run_once(&s.app.state).await.unwrap();
+        s.clock.advance(step);
+        elapsed = s.clock.now() - start;
+    }
+    assert!(service.received.lock().unwrap().len() > 10, "the service was tried throughout");
+    assert!(service.delivered.lock().unwrap().is_empty());
+    let waiting = s.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'push' AND status <> 'sent'").await;
+    assert!(waiting >= 3, "every alarm's offer is waiting ({waiting})");
+
+    // Escalation went on without the push service: on time, to the console and the family.
+    for (task, raised) in &alarms {
+        let task_view = s.app.get_json(&format!("/api/v1/tasks/{task}"), &s.worker).await;
+        let family = task_view["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "family_notified")
+            .unwrap_or_else(|| panic!("task {task}: the family was not notified: {task_view}"));
+        let at: chrono::DateTime<Utc> = family["at"].as_str().unwrap().parse().unwrap();
+        assert!(at - *raised <= Duration::minutes(3) + step, "task {task}: family notified {} after", at - *raised);
+    }
+    let console = s.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'console' AND kind = 'alarm_unanswered'").await;
+    assert_eq!(console, alarms.len() as i64, "each unanswered alarm reached the console");
+    let texts = s.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'sms' AND status = 'sent'").await;
+    assert_eq!(texts, alarms.len() as i64, "one text to the family per alarm");
+
+    // The service returns: everything waiting goes out once, soon.
+    service.down.store(false, Ordering::SeqCst);
+    for _ in 0..6 {
+        s.clock.advance(step);
+        s.deliver().await;
+    }
+    let rows = s.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'push'").await;
+    let sent = s.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'push' AND status = 'sent'").await;
+    assert_eq!(sent, rows, "every push row sent within 90 s of the service's return");
+    let delivered: Vec<Value> = service.delivered.lock().unwrap().iter().map(|b| browser.decrypt(b)).collect();
+    assert_eq!(delivered.len() as i64, rows, "each delivered once: {delivered:?}");
+    for (task, _) in &alarms {
+        assert!(delivered.iter().any(|p| p["type"] == "offer" && p["task_id"] == *task), "the offer of task {task}");
+    }
+    for _ in 0..20 {
+        s.clock.advance(Duration::minutes(1));
+        s.deliver().await;
+    }
+    assert_eq!(service.delivered.lock().unwrap().len() as i64, rows, "and never again");
 }
