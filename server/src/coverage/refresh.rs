@@ -59,6 +59,15 @@ pub async fn refresh_month(state: &AppState, month: Month, now: DateTime<Utc>) -
     let tally = compute(state, month, start, as_of).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let key = month.to_string();
+    // Two instances refreshing one month take turns; the later of them finds the
+    // month already written as of a newer time and leaves it.
+    crate::db::lock_for_transaction(&txn, &format!("coverage:{key}")).await?;
+    if let Some(stored) = coverage_months::Entity::find_by_id(key.clone()).one(&txn).await?
+        && stored.as_of > as_of
+    {
+        txn.rollback().await?;
+        return Ok(0);
+    }
     coverage_cells::Entity::delete_many().filter(coverage_cells::Column::Month.eq(&key)).exec(&txn).await?;
     coverage_communities::Entity::delete_many().filter(coverage_communities::Column::Month.eq(&key)).exec(&txn).await?;
     coverage_months::Entity::delete_by_id(key.clone()).exec(&txn).await?;
