@@ -406,3 +406,153 @@ pub async fn problem(res: reqwest::Response) -> Value {
     assert_eq!(content_type, "application/problem+json", "content type of an error");
     res.json().await.expect("problem body")
 }
+
+/// Fixtures for dispatch scenarios, made through the API as a worker would.
+impl TestApp {
+    /// Registers a volunteer who answers emergencies, on duty and just located at
+    /// `at`; returns the responder id.
+    pub async fn create_emergency_volunteer(&self, worker: &str, community: i64, name: &str, at: (f64, f64)) -> i64 {
+        let user = self.create_user(name, Role::Volunteer, &[]).await;
+        let token = self.token_for(name).await;
+        let body = serde_json::json!({
+            "user_id": user, "kind": "volunteer", "skills": ["emergency_response"],
+            "home_latitude": at.0, "home_longitude": at.1,
+            "community_ids": [community], "travel_mode": "ebike", "max_concurrent": 2,
+        });
+        let res = self.post_json("/api/v1/responders", worker, &body).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+        let id = res.json::<Value>().await.expect("responder body")["id"].as_i64().expect("responder id");
+        let duty = self.post_json("/api/v1/me/duty", &token, &serde_json::json!({"on_duty": true})).await;
+        assert_eq!(duty.status(), 200);
+        let fix = serde_json::json!({"latitude": at.0, "longitude": at.1, "accuracy_m": 8});
+        assert_eq!(self.post_json("/api/v1/me/location", &token, &fix).await.status(), 200);
+        id
+    }
+
+    /// Registers an emergency bell on a senior and returns its device key.
+    pub async fn create_bell(&self, worker: &str, senior: i64) -> String {
+        let res = self.post_json("/api/v1/devices", worker, &serde_json::json!({"senior_id": senior})).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+        res.json::<Value>().await.expect("device body")["api_key"].as_str().expect("device key").to_owned()
+    }
+}
+
+/// The `linli` binary next to the test executable (`cargo build -p linli` makes it).
+pub fn linli_binary() -> std::path::PathBuf {
+    // The test executable lives in <target>/<profile>/deps; the binary one level up.
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe.parent().and_then(|deps| deps.parent()).expect("target directory").join("linli");
+    assert!(bin.exists(), "build the binary first: cargo build -p linli");
+    bin
+}
+
+/// A loopback port nobody listens on right now, for a server that must come back
+/// on the same address after a restart.
+pub fn free_loopback_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// `linli serve` as a child process on a fixed port, over the database of a
+/// [`TestApp`] (same URL, data directory and key), without the demo. Killed on drop.
+pub struct LinliServe {
+    pub port: u16,
+    envs: Vec<(String, String)>,
+    child: Option<std::process::Child>,
+    /// The last lines the current child printed, for a failure message.
+    output: Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+}
+
+impl LinliServe {
+    /// Starts the binary over `app`'s database with extra `LINLI_*` settings and
+    /// waits until it says it is listening.
+    pub fn start(app: &TestApp, port: u16, settings: &[(&str, &str)]) -> LinliServe {
+        let mut envs = vec![
+            ("DATABASE_URL".to_owned(), app.database.url.clone()),
+            ("LINLI_DATA_DIR".to_owned(), app.database.dir().display().to_string()),
+            ("LINLI_FRONTEND_DIR".to_owned(), app.database.dir().join("no-frontend").display().to_string()),
+            ("LINLI_LOG_FORMAT".to_owned(), "json".to_owned()),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        if let Some(key) = &app.settings.secret_key {
+            envs.push(("LINLI_SECRET_KEY".to_owned(), key.expose().clone()));
+        }
+        envs.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let mut serve = LinliServe { port, envs, child: None, output: Arc::default() };
+        serve.restart();
+        serve
+    }
+
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: no shutdown, no flushing, no goodbye; waits until the process is gone.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL linli serve");
+            child.wait().expect("reap linli serve");
+        }
+    }
+
+    /// Starts the binary again on the same port and waits until it listens.
+    pub fn restart(&mut self) {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        self.kill_hard();
+        let mut cmd = Command::new(linli_binary());
+        cmd.args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .env_remove("DATABASE_URL")
+            .envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn linli serve");
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        self.output.lock().expect("output lock").clear();
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let (tx, output) = (tx.clone(), self.output.clone());
+            // Drained for the child's whole life: a full pipe would stall it.
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    {
+                        let mut kept = output.lock().expect("output lock");
+                        if kept.len() == 50 {
+                            kept.pop_front();
+                        }
+                        kept.push_back(line.clone());
+                    }
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains("Linli is listening on") => return,
+                Ok(_) => {}
+                Err(_) => panic!("linli serve did not start listening:\n{}", self.last_output()),
+            }
+        }
+    }
+
+    /// What the current child printed last.
+    pub fn last_output(&self) -> String {
+        self.output.lock().expect("output lock").iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for LinliServe {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod ops;
 mod privacy;
 mod push;
 mod records;
+mod reliability;
 mod routing;
 mod scope;
 mod segmentation;

@@ -59,9 +59,11 @@ async fn step(state: &AppState, seen: &tasks::Model, now: DateTime<Utc>) -> Resu
         }
         _ => super::plans::missed(state, &txn, &task, now).await?,
     }
-    // A step that set no new deadline must not be swept again.
+    // A step that left its deadline as it was must not be swept again. A new deadline
+    // that is already past (the step itself ran late, after a restart or a backlog)
+    // stays: the next sweep takes that step at once.
     let after = tasks::Entity::find_by_id(seen.id).one(&txn).await?.ok_or(ApiError::NotFound)?;
-    if after.next_deadline_at.is_some_and(|d| d <= now) {
+    if after.next_deadline_at.is_some() && after.next_deadline_at == task.next_deadline_at {
         tasks::Entity::update_many()
             .col_expr(tasks::Column::NextDeadlineAt, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(tasks::Column::Id.eq(seen.id))
