@@ -42,3 +42,11 @@ lint:
 clean:
 	$(CARGO) clean
 	rm -rf frontend/dist frontend/node_modules
+
+FUZZ_SECONDS ?= 180
+
+.PHONY: fuzz
+
+## Fuzz the ID number, import and boundary parsers for FUZZ_SECONDS each (cargo-fuzz)
+fuzz:
+	./tests/reliability/fuzz.sh $(FUZZ_SECONDS)

@@ -57,9 +57,23 @@ fn ring(value: &serde_json::Value) -> Result<geo::LineString<f64>, String> {
     Ok(geo::LineString(coords))
 }
 
+/// The most cells a community's boundary may need: far more than any community
+/// covers (at resolution 9 a box of about 10,000 km²), few enough to tile and store in
+/// one request. Without a limit a continent-sized boundary takes minutes and gigabytes.
+pub const MAX_COVERING_CELLS: usize = 100_000;
+
 /// The cells that cover a boundary: every point of it lies in one of them (so a cell
-/// on the border between two communities belongs to both).
+/// on the border between two communities belongs to both). Refuses a boundary that
+/// could need more than [`MAX_COVERING_CELLS`].
 pub fn covering_cells(boundary: &geo::MultiPolygon<f64>, resolution: Resolution) -> Result<Vec<i64>, String> {
+    let most = most_covering_cells(boundary, resolution);
+    if most > MAX_COVERING_CELLS as f64 {
+        return Err(format!(
+            "is too large for a community: covering it could take up to {most:.0} cells at resolution {}, \
+             and at most {MAX_COVERING_CELLS} are allowed",
+            u8::from(resolution)
+        ));
+    }
     let mut tiler =
         h3o::geom::TilerBuilder::new(resolution).containment_mode(h3o::geom::ContainmentMode::Covers).build();
     for polygon in &boundary.0 {
@@ -69,6 +83,31 @@ pub fn covering_cells(boundary: &geo::MultiPolygon<f64>, resolution: Resolution)
     cells.sort_unstable();
     cells.dedup();
     Ok(cells)
+}
+
+/// An upper bound of the cells covering a boundary, cheap to compute: for each ring
+/// (holes are traced too, and may reach outside their polygon), the cells that fit in
+/// its bounding box grown by two cell edges on every side, measured at the box's
+/// latitude nearest the equator, where it is widest.
+fn most_covering_cells(boundary: &geo::MultiPolygon<f64>, resolution: Resolution) -> f64 {
+    use geo::BoundingRect;
+    const KM_PER_DEGREE: f64 = 6371.0 * std::f64::consts::PI / 180.0;
+    // Cells of one resolution differ in size: none is under a third of the average.
+    let smallest_cell_km2 = resolution.area_km2() / 3.0;
+    let margin_km = 4.0 * resolution.edge_length_km();
+    boundary
+        .0
+        .iter()
+        .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
+        .filter_map(BoundingRect::bounding_rect)
+        .map(|rect| {
+            let (south, north) = (rect.min().y, rect.max().y);
+            let nearest_equator = if south <= 0.0 && north >= 0.0 { 0.0 } else { south.abs().min(north.abs()) };
+            let width = rect.width() * KM_PER_DEGREE * nearest_equator.to_radians().cos() + margin_km;
+            let height = rect.height() * KM_PER_DEGREE + margin_km;
+            width * height / smallest_cell_km2
+        })
+        .sum()
 }
 
 /// The cell's outline as a GeoJSON Polygon geometry (longitude, latitude).
@@ -117,6 +156,39 @@ mod tests {
         }
         let outline = cell_geojson(from_db(cells[0]).unwrap());
         assert_eq!(outline["coordinates"][0].as_array().unwrap().len(), 7, "a closed hexagon");
+    }
+
+    #[test]
+    fn a_boundary_too_large_for_a_community_is_refused_before_tiling() {
+        // None is a community; tiled at resolution 9, the box and the slivers take from
+        // seconds to minutes, and a continent would take gigabytes.
+        for (boundary, reason) in [
+            (
+                r#"{"type":"Polygon","coordinates":[[[-180,-90],[180,-90],[180,90],[-180,90],[-180,-90]]]}"#,
+                "the whole globe",
+            ),
+            (
+                r#"{"type":"Polygon","coordinates":[[[116.0,38.0],[118.0,38.0],[118.0,40.0],[116.0,40.0],[116.0,38.0]]]}"#,
+                "a box of 2 by 2 degrees",
+            ),
+            (
+                r#"{"type":"Polygon","coordinates":[[[0,0],[179,0],[179,0.000001],[0,0.000001],[0,0]]]}"#,
+                "a sliver along the equator: no area, a long outline",
+            ),
+            (
+                r#"{"type":"Polygon","coordinates":[[[117.19,39.11],[17.20,39.12],[117.19,39.12],[117.19,39.11]],[[117.194,39.114],[117.196,19.114],[17.63911,9.116],[117.194,39.114]]]}"#,
+                "a thin polygon whose hole reaches far outside it (found by fuzzing)",
+            ),
+        ] {
+            let b = parse_boundary(boundary).unwrap();
+            let error = covering_cells(&b, Resolution::Nine).expect_err(reason);
+            assert!(error.contains("too large"), "{reason}: {error}");
+        }
+        // A large but plausible one still tiles.
+        let district =
+            r#"{"type":"Polygon","coordinates":[[[117.1,39.0],[117.3,39.0],[117.3,39.2],[117.1,39.2],[117.1,39.0]]]}"#;
+        let cells = covering_cells(&parse_boundary(district).unwrap(), Resolution::Nine).unwrap();
+        assert!(cells.len() > 3000 && cells.len() <= MAX_COVERING_CELLS, "{}", cells.len());
     }
 
     #[test]
