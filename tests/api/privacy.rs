@@ -62,8 +62,9 @@ async fn planted_personal_data_never_reaches_the_logs(app: TestApp) {
         let res = app.get("/api/v1/seniors").query(&[("q", q)]).bearer_auth(&worker).send().await.unwrap();
         assert_eq!(res.status(), 200);
     }
-    let res =
-        app.post_json(&format!("/api/v1/seniors/{id}/reveal-id-number"), &worker, &json!({"reason": "办理补贴核对身份"})).await;
+    let res = app
+        .post_json(&format!("/api/v1/seniors/{id}/reveal-id-number"), &worker, &json!({"reason": "办理补贴核对身份"}))
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["id_number"], PLANTED_ID_NUMBER_2);
     let contact = json!({"name": "赵敏", "relation": "女儿", "phone": PLANTED_PHONE_2, "call_order": 2});
@@ -112,7 +113,9 @@ async fn the_audit_log_cannot_be_changed_by_the_application(app: TestApp) {
     let community = app.create_community("新兴社区").await;
     let worker = app.login_as(Role::Worker, &[community]).await;
     let senior = app.create_senior(community, "王秀英").await;
-    let res = app.post_json(&format!("/api/v1/seniors/{senior}/reveal-id-number"), &worker, &json!({"reason": "核对身份"})).await;
+    let res = app
+        .post_json(&format!("/api/v1/seniors/{senior}/reveal-id-number"), &worker, &json!({"reason": "核对身份"}))
+        .await;
     assert_eq!(res.status(), 200);
     let before = app.count("SELECT COUNT(*) AS n FROM audit_log").await;
     assert!(before > 0);

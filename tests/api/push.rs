@@ -332,7 +332,11 @@ async fn a_push_service_down_for_ten_minutes_loses_nothing_and_escalation_goes_o
     let browser = Browser::new();
     let res = s
         .app
-        .post_json("/api/v1/push/subscriptions", &s.responder_token, &browser.subscription(&format!("{base}/push/down")))
+        .post_json(
+            "/api/v1/push/subscriptions",
+            &s.responder_token,
+            &browser.subscription(&format!("{base}/push/down")),
+        )
         .await;
     assert_eq!(res.status(), 201);
     let contact = json!({"name": "赵强", "relation": "儿子", "phone": "13920005678", "call_order": 1});
@@ -370,7 +374,8 @@ async fn a_push_service_down_for_ten_minutes_loses_nothing_and_escalation_goes_o
         let at: chrono::DateTime<Utc> = family["at"].as_str().unwrap().parse().unwrap();
         assert!(at - *raised <= Duration::minutes(3) + step, "task {task}: family notified {} after", at - *raised);
     }
-    let console = s.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'console' AND kind = 'alarm_unanswered'").await;
+    let console =
+        s.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'console' AND kind = 'alarm_unanswered'").await;
     assert_eq!(console, alarms.len() as i64, "each unanswered alarm reached the console");
     let texts = s.app.count("SELECT COUNT(*) AS n FROM outbox WHERE channel = 'sms' AND status = 'sent'").await;
     assert_eq!(texts, alarms.len() as i64, "one text to the family per alarm");
