@@ -50,3 +50,9 @@ FUZZ_SECONDS ?= 180
 ## Fuzz the ID number, import and boundary parsers for FUZZ_SECONDS each (cargo-fuzz)
 fuzz:
 	./tests/reliability/fuzz.sh $(FUZZ_SECONDS)
+
+.PHONY: schemathesis
+
+## Schemathesis against the live OpenAPI document, anonymously and as each demo role (SCHEMATHESIS_MAX_EXAMPLES, default 50)
+schemathesis:
+	./tests/reliability/schemathesis.sh

@@ -61,8 +61,9 @@ pub enum ApiError {
     NotFound,
     #[error("no such route")]
     RouteNotFound,
+    /// The path exists; `allow` lists its methods for the `Allow` header.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("conflict: {detail}")]
     Conflict { code: &'static str, detail: String, extra: Option<serde_json::Map<String, serde_json::Value>> },
     /// Existed once, and is no more (a used or expired single-use link).
@@ -106,7 +107,7 @@ impl ApiError {
             Self::Forbidden => ("forbidden", "Your role may not do this"),
             Self::NotFound => ("not-found", "No such object"),
             Self::RouteNotFound => ("route-not-found", "No such endpoint"),
-            Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed on this endpoint"),
+            Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed on this endpoint"),
             Self::Conflict { code, .. } => (code, "The request conflicts with the current state"),
             Self::Gone { code, .. } => (code, "This is no longer available"),
             Self::Validation(_) => ("validation", "Some fields are invalid"),
@@ -154,7 +155,7 @@ impl ResponseError for ApiError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Gone { .. } => StatusCode::GONE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -179,6 +180,9 @@ impl ResponseError for ApiError {
             }
             Self::Unauthenticated => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::MethodNotAllowed { allow } => {
+                res.insert_header((header::ALLOW, allow.as_str()));
             }
             Self::Unavailable => {
                 res.insert_header((header::RETRY_AFTER, "5"));
@@ -208,18 +212,27 @@ impl From<DbErr> for ApiError {
     }
 }
 
-/// Pool time-outs and refused connections: the database is down, not the request wrong.
+/// Pool time-outs, refused or broken connections, and a PostgreSQL server shutting
+/// down under a query: the database is down, not the request wrong.
 pub fn is_unavailable(err: &DbErr) -> bool {
     match err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => matches!(
-            **e,
-            sea_orm::sqlx::Error::PoolTimedOut
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => {
+            match &**e {
+                sea_orm::sqlx::Error::PoolTimedOut
                 | sea_orm::sqlx::Error::PoolClosed
                 | sea_orm::sqlx::Error::Io(_)
                 | sea_orm::sqlx::Error::Tls(_)
-                | sea_orm::sqlx::Error::WorkerCrashed
-        ),
+                | sea_orm::sqlx::Error::WorkerCrashed => true,
+                // SQLSTATE class 08 (connection exception); 57P01-57P03: the server was shut
+                // down by its administrator, crashed, or is starting up.
+                sea_orm::sqlx::Error::Database(db) => {
+                    let code = db.code().unwrap_or_default();
+                    code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                }
+                _ => false,
+            }
+        }
         _ => false,
     }
 }
@@ -293,13 +306,65 @@ fn default_message(e: &validator::ValidationError) -> String {
     }
 }
 
-pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    if let Some(wrong_method) = crate::http::method_not_allowed_on(req.path()) {
+        return wrong_method.into();
+    }
     ApiError::field("path", "invalid", err.to_string()).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database error with only a SQLSTATE, as the driver reports one.
+    #[derive(Debug)]
+    struct Sqlstate(&'static str);
+
+    impl std::fmt::Display for Sqlstate {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Sqlstate {}
+
+    impl sea_orm::sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sea_orm::sqlx::error::ErrorKind {
+            sea_orm::sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn query_error(code: &'static str) -> DbErr {
+        DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(sea_orm::sqlx::Error::Database(Box::new(
+            Sqlstate(code),
+        )))))
+    }
+
+    #[test]
+    fn a_database_shutting_down_under_a_query_is_503_not_500() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08003"] {
+            let err = ApiError::from(query_error(code));
+            assert!(matches!(err, ApiError::Unavailable), "{code}: {err:?}");
+        }
+        let err = ApiError::from(query_error("42P01"));
+        assert!(matches!(err, ApiError::Internal(_)), "an unknown table is still a bug: {err:?}");
+    }
 
     #[test]
     fn problems_carry_status_and_type() {

@@ -95,6 +95,7 @@ pub struct SubscriptionKeys {
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionInput {
     #[validate(length(min = 10, max = 2000))]
+    #[schema(min_length = 10, max_length = 2000)]
     pub endpoint: String,
     /// Ignored; browsers send it.
     #[schema(value_type = Option<f64>)]

@@ -11,6 +11,9 @@ on_both_databases!(
     validation_failures_name_each_field,
     a_field_of_the_wrong_type_is_named,
     a_duplicate_username_is_409_and_stores_nothing_new,
+    a_wrong_method_is_answered_with_the_allowed_ones,
+    a_wrong_method_on_a_fixed_path_is_405_not_a_bad_id,
+    a_page_number_past_the_last_possible_page_is_422_naming_page,
 );
 
 async fn an_unknown_route_is_404_problem_json(app: TestApp) {
@@ -143,4 +146,59 @@ async fn a_duplicate_username_is_409_and_stores_nothing_new(app: TestApp) {
     let p = problem(res).await;
     assert_eq!(p["existing_id"], first["id"]);
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username = 'chen.w'").await, 1);
+}
+
+async fn a_wrong_method_is_answered_with_the_allowed_ones(app: TestApp) {
+    // RFC 9110: a 405 must say in `Allow` which methods the path has.
+    for (method, path, allow) in [
+        ("DELETE", "/api/v1/auth/login", "POST"),
+        ("TRACE", "/api/v1/seniors/1", "GET, PATCH"),
+        ("PUT", "/api/v1/seniors", "GET, POST"),
+        ("POST", "/healthz", "GET"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let res = app.client.request(method.clone(), app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        let header = res.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(header.as_deref(), Some(allow), "{method} {path}");
+        let p = problem(res).await;
+        assert!(p["type"].as_str().unwrap().ends_with("/method-not-allowed"), "{p}");
+    }
+}
+
+async fn a_wrong_method_on_a_fixed_path_is_405_not_a_bad_id(app: TestApp) {
+    // `/seniors/{id}` has PATCH; `/seniors/export` is a path of its own, not an id.
+    let admin = app.login_as(Role::Admin, &[]).await;
+    for (path, allow) in [("/api/v1/seniors/export", "GET"), ("/api/v1/seniors/import", "POST")] {
+        let res = app.client.patch(app.url(path)).bearer_auth(&admin).json(&json!({})).send().await.unwrap();
+        assert_eq!(res.status(), 405, "PATCH {path}");
+        assert_eq!(res.headers().get("allow").unwrap(), allow, "PATCH {path}");
+        problem(res).await;
+    }
+}
+
+async fn a_page_number_past_the_last_possible_page_is_422_naming_page(app: TestApp) {
+    // The offset of such a page overflowed: the worker thread panicked and dropped
+    // the connection without an answer.
+    let admin = app.login_as(Role::Admin, &[]).await;
+    let community = app.create_community("页码社区").await;
+    for list in [
+        "/api/v1/alarms",
+        "/api/v1/cases",
+        "/api/v1/seniors",
+        "/api/v1/surveys",
+        "/api/v1/tasks",
+        "/api/v1/timebank/accounts",
+        "/api/v1/users",
+        &format!("/api/v1/coverage/seniors?community_id={community}&reason=核查覆盖"),
+    ] {
+        let sep = if list.contains('?') { '&' } else { '?' };
+        let path = format!("{list}{sep}per_page=171&page=2432902008176639999");
+        let res = app.get(&path).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{path}");
+        let p = problem(res).await;
+        assert_eq!(p["errors"][0]["field"], "page", "{path}: {p}");
+        let res = app.get(&format!("{list}{sep}page=1000000")).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{list}: the last allowed page is an empty page");
+    }
 }

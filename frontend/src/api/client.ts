@@ -79,7 +79,9 @@ export type ActionKind = components['schemas']['ActionKind']
 export type Today = components['schemas']['Today']
 export type OpenAlarm = components['schemas']['OpenAlarm']
 
-export const api = createClient<paths>({ baseUrl: '/', credentials: 'same-origin' })
+// Answers are read as JSON (`application/json`, `application/geo+json`, problems):
+// reports that can also be downloaded as CSV or XLSX are fetched as files elsewhere.
+export const api = createClient<paths, `${string}/${string}json`>({ baseUrl: '/', credentials: 'same-origin' })
 
 /** An error answer of the API, with its problem+json body. */
 export class ApiProblem extends Error {

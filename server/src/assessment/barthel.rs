@@ -27,15 +27,25 @@ pub const ITEMS: [Item; 10] = [
 /// The ten item scores as sent by a client, not yet checked.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
 pub struct BarthelInput {
+    #[schema(minimum = 0, maximum = 10, multiple_of = 5)]
     pub feeding: u8,
+    #[schema(minimum = 0, maximum = 5, multiple_of = 5)]
     pub bathing: u8,
+    #[schema(minimum = 0, maximum = 5, multiple_of = 5)]
     pub grooming: u8,
+    #[schema(minimum = 0, maximum = 10, multiple_of = 5)]
     pub dressing: u8,
+    #[schema(minimum = 0, maximum = 10, multiple_of = 5)]
     pub bowels: u8,
+    #[schema(minimum = 0, maximum = 10, multiple_of = 5)]
     pub bladder: u8,
+    #[schema(minimum = 0, maximum = 10, multiple_of = 5)]
     pub toilet_use: u8,
+    #[schema(minimum = 0, maximum = 15, multiple_of = 5)]
     pub transfers: u8,
+    #[schema(minimum = 0, maximum = 15, multiple_of = 5)]
     pub mobility: u8,
+    #[schema(minimum = 0, maximum = 10, multiple_of = 5)]
     pub stairs: u8,
 }
 

@@ -49,6 +49,7 @@ pub struct AssessmentInput {
     #[serde(default)]
     pub reason: AssessmentReason,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub notes: Option<String>,
 }
 

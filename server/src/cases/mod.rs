@@ -283,8 +283,10 @@ pub struct CaseInput {
     /// `hotline`, `walk_in`, `web` or `pwa` (`survey` cases open themselves).
     pub source: CaseSource,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub summary: String,
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// Defaults to whoever received the complaint (a worker), else the senior's
     /// community worker.
@@ -511,6 +513,7 @@ pub async fn find(state: &AppState, caller: &Caller, id: i64) -> Result<CaseView
 pub struct ActionInput {
     pub kind: ActionKind,
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub note: Option<String>,
     /// The new owner, for `reassign`.
     pub owner_id: Option<i64>,
@@ -568,11 +571,13 @@ pub async fn add_action(state: &AppState, caller: &Caller, id: i64, input: Actio
 pub struct CaseResolveInput {
     /// What was done.
     #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
     pub resolution: String,
     /// The senior (or their guardian) confirmed the resolution; a case is only
     /// resolved with that confirmation.
     pub senior_confirmed: bool,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub confirmation_note: Option<String>,
 }
 

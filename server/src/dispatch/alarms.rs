@@ -31,6 +31,7 @@ pub struct DeviceInput {
     pub senior_id: i64,
     /// A name for the device, e.g. `卧室急救铃`.
     #[validate(length(min = 1, max = 50))]
+    #[schema(min_length = 1, max_length = 50)]
     pub label: Option<String>,
 }
 
@@ -83,6 +84,7 @@ pub async fn create_device(state: &AppState, caller: &Caller, input: DeviceInput
 pub struct AlarmInput {
     /// The device's own id for this press: the idempotency key.
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters long"))]
+    #[schema(min_length = 1, max_length = 100)]
     pub event_id: String,
     /// When the button was pressed, by the device's clock.
     pub occurred_at: Option<DateTime<Utc>>,
@@ -417,6 +419,7 @@ pub struct CloseInput {
     pub version: i32,
     pub outcome: AlarmOutcome,
     #[validate(length(max = 2000, message = "must be at most 2000 characters long"))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -450,6 +453,7 @@ pub struct CallInput {
     /// Whether somebody answered.
     pub reached: bool,
     #[validate(length(max = 500, message = "must be at most 500 characters long"))]
+    #[schema(max_length = 500)]
     pub notes: Option<String>,
 }
 

@@ -58,10 +58,11 @@ pub struct PlanInput {
     /// `meal_delivery`, `home_bed`, `housekeeping`, `bathing` or `companionship`.
     pub kind: TaskKind,
     /// 1 = Monday .. 7 = Sunday.
+    #[schema(min_items = 1)]
     pub weekdays: Vec<u8>,
-    #[schema(value_type = String, example = "11:00")]
+    #[schema(value_type = String, example = "11:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub window_start: NaiveTime,
-    #[schema(value_type = String, example = "12:30")]
+    #[schema(value_type = String, example = "12:30", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub window_end: NaiveTime,
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
@@ -240,9 +241,9 @@ pub struct OneOffInput {
     pub kind: TaskKind,
     /// The service day: today or up to 30 days ahead.
     pub date: NaiveDate,
-    #[schema(value_type = String, example = "14:00")]
+    #[schema(value_type = String, example = "14:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub window_start: NaiveTime,
-    #[schema(value_type = String, example = "16:00")]
+    #[schema(value_type = String, example = "16:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub window_end: NaiveTime,
     /// Meals: the canteen that cooks it.
     pub station_id: Option<i64>,
@@ -250,6 +251,7 @@ pub struct OneOffInput {
     pub details: PlanDetails,
     /// Why the visit is needed (kept in the task's history).
     #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
 }
 
@@ -331,6 +333,7 @@ pub struct SuspendInput {
     /// The last day without service; the plan resumes by itself the day after.
     pub until: NaiveDate,
     #[validate(length(min = 2, max = 200))]
+    #[schema(min_length = 2, max_length = 200)]
     pub reason: String,
 }
 

@@ -41,6 +41,7 @@ pub struct ResponderInput {
     pub skills: Vec<Skill>,
     /// Required with the `nursing` skill.
     #[validate(length(min = 3, max = 40, message = "must be 3 to 40 characters long"))]
+    #[schema(min_length = 3, max_length = 40)]
     pub nursing_licence: Option<String>,
     pub licence_expires_on: Option<NaiveDate>,
     pub home_latitude: f64,
@@ -49,6 +50,7 @@ pub struct ResponderInput {
     pub travel_mode: TravelMode,
     /// Tasks held at once (default 1).
     #[validate(range(min = 1, max = 20))]
+    #[schema(minimum = 1, maximum = 20)]
     pub max_concurrent: Option<u32>,
     /// Weekly shifts; none means never on shift for planned work.
     #[serde(default)]
@@ -425,6 +427,7 @@ pub struct AbsenceInput {
     /// `leave`, `sick` or `other`.
     pub reason: AbsenceReason,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub note: Option<String>,
 }
 
@@ -484,6 +487,7 @@ pub struct LocationInput {
     pub longitude: f64,
     /// Reported accuracy radius in metres.
     #[validate(range(min = 0.0, max = 10000.0))]
+    #[schema(minimum = 0.0, maximum = 10000.0)]
     pub accuracy_m: Option<f64>,
 }
 

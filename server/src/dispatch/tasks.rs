@@ -550,10 +550,13 @@ pub async fn decline(state: &AppState, caller: &Caller, id: i64) -> Result<(), A
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct Position {
     #[validate(range(min = -90.0, max = 90.0))]
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub latitude: f64,
     #[validate(range(min = -180.0, max = 180.0))]
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub longitude: f64,
     #[validate(range(min = 0.0, max = 10000.0))]
+    #[schema(minimum = 0.0, maximum = 10000.0)]
     pub accuracy_m: Option<f64>,
     /// When it happened on the phone, if it is sent later (an offline queue); at most
     /// 12 hours old and not in the future. Default: when the server receives it.
@@ -686,8 +689,10 @@ pub struct CompleteInput {
     /// For emergencies: `false_alarm`, `helped_at_home` or `sent_to_hospital`.
     /// For routine visits: free text, e.g. `done`.
     #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub outcome: String,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     /// Vital signs taken at a nursing visit (each optional, each within a plausible range).
     #[validate(nested)]
@@ -699,21 +704,27 @@ pub struct CompleteInput {
 pub struct Vitals {
     /// mmHg
     #[validate(range(min = 60, max = 260, message = "systolic pressure is 60 to 260 mmHg"))]
+    #[schema(minimum = 60, maximum = 260)]
     pub systolic: Option<u16>,
     /// mmHg
     #[validate(range(min = 30, max = 160, message = "diastolic pressure is 30 to 160 mmHg"))]
+    #[schema(minimum = 30, maximum = 160)]
     pub diastolic: Option<u16>,
     /// beats per minute
     #[validate(range(min = 30, max = 220, message = "pulse is 30 to 220 per minute"))]
+    #[schema(minimum = 30, maximum = 220)]
     pub pulse: Option<u16>,
     /// °C
     #[validate(range(min = 34.0, max = 42.5, message = "temperature is 34.0 to 42.5 °C"))]
+    #[schema(minimum = 34.0, maximum = 42.5)]
     pub temperature: Option<f64>,
     /// %
     #[validate(range(min = 50, max = 100, message = "SpO2 is 50 to 100 %"))]
+    #[schema(minimum = 50, maximum = 100)]
     pub spo2: Option<u8>,
     /// Blood glucose, mmol/L.
     #[validate(range(min = 1.0, max = 35.0, message = "glucose is 1.0 to 35.0 mmol/L"))]
+    #[schema(minimum = 1.0, maximum = 35.0)]
     pub glucose: Option<f64>,
 }
 
@@ -778,6 +789,7 @@ pub async fn complete(
 pub struct FailInput {
     pub reason: FailureReason,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
@@ -811,6 +823,7 @@ pub async fn fail(state: &AppState, caller: &Caller, id: i64, input: FailInput) 
 pub struct WorkerAction {
     pub version: i32,
     #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
     /// For `assign`: the responder who takes the task.
     pub responder_id: Option<i64>,

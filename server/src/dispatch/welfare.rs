@@ -149,6 +149,7 @@ crate::registry::kinds::vocabulary!(
 pub struct ResolveInput {
     pub outcome: WelfareOutcome,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 

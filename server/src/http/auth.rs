@@ -21,8 +21,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 64, message = "is required"))]
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
     #[validate(length(min = 1, max = 256, message = "is required"))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -127,8 +129,10 @@ async fn me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Me>,
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct ChangePasswordRequest {
     #[validate(length(min = 1, message = "is required"))]
+    #[schema(min_length = 1)]
     pub current_password: String,
     #[validate(custom(function = "new_password_rules"))]
+    #[schema(min_length = 8)]
     pub new_password: String,
 }
 

@@ -31,9 +31,11 @@ pub struct CaseQuery {
     pub overdue: Option<bool>,
     /// Only escalated cases (true) or the others (false).
     pub escalated: Option<bool>,
-    #[validate(range(min = 1))]
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 

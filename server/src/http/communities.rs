@@ -83,11 +83,14 @@ async fn get_community(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CommunityInput {
     #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// The street (街道) the community belongs to.
     #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    #[schema(min_length = 1, max_length = 50)]
     pub street: String,
     #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    #[schema(min_length = 1, max_length = 50)]
     pub district: String,
     /// A GeoJSON Polygon or MultiPolygon (longitude, latitude).
     #[schema(value_type = Object)]

@@ -31,8 +31,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct CoverageQuery {
     /// `YYYY-MM` in the district's time zone; the current month when left out.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
     /// H3 resolution of the cells: 7, 8 (default) or 9.
+    #[validate(range(min = 7, max = 9, message = "one of 7, 8 or 9"))]
+    #[param(minimum = 7, maximum = 9)]
     pub resolution: Option<u8>,
     /// Only this community (within the caller's).
     pub community_id: Option<i64>,
@@ -41,6 +44,7 @@ pub struct CoverageQuery {
     pub format: Option<ExportFormat>,
     /// Gaps: how many rows at most (default 100).
     #[validate(range(min = 1, max = 1000))]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -117,7 +121,7 @@ fn watermarked(mark: &reports::Watermark, privacy: Privacy, items: Value) -> Val
     tag = "coverage",
     params(CoverageQuery),
     responses(
-        (status = 200, description = "GeoJSON FeatureCollection", body = Object),
+        (status = 200, description = "GeoJSON FeatureCollection, or the table as a file with `format`", content((Object = "application/geo+json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -153,7 +157,10 @@ async fn cells(
 #[utoipa::path(
     tag = "coverage",
     params(CoverageQuery),
-    responses((status = 200, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, description = "The report, or the table as a file with `format`", content((Object = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[get("/coverage/communities")]
@@ -169,7 +176,10 @@ async fn communities(
 #[utoipa::path(
     tag = "coverage",
     params(CoverageQuery),
-    responses((status = 200, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, description = "The report, or the table as a file with `format`", content((Object = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[get("/coverage/streets")]
@@ -218,7 +228,10 @@ async fn per_community(
 #[utoipa::path(
     tag = "coverage",
     params(CoverageQuery),
-    responses((status = 200, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, description = "The report, or the table as a file with `format`", content((Object = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[get("/coverage/gaps")]
@@ -249,7 +262,10 @@ async fn gaps(
 #[utoipa::path(
     tag = "coverage",
     params(CoverageQuery),
-    responses((status = 200, body = Scorecard), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, description = "The scorecard, or its table as a file with `format`", content((Scorecard = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[get("/coverage/scorecard")]
@@ -283,9 +299,11 @@ pub struct DrillQuery {
     pub community_id: Option<i64>,
     /// Why the list is needed: required, kept in the audit log.
     pub reason: Option<String>,
-    #[validate(range(min = 1))]
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 

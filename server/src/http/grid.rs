@@ -25,8 +25,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct CellQuery {
     /// 7, 8 or 9 (the stored resolution); coarser cells are roll-ups by `parent()`.
     #[validate(range(min = 7, max = 9))]
+    #[param(minimum = 7, maximum = 9)]
     pub resolution: u8,
     /// `min_longitude,min_latitude,max_longitude,max_latitude`; all of the caller's area when absent.
+    #[param(pattern = r"^\s*-?[0-9]+(\.[0-9]+)?(\s*,\s*-?[0-9]+(\.[0-9]+)?){3}\s*$")]
     pub bbox: Option<String>,
 }
 

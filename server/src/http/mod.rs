@@ -75,6 +75,62 @@ impl utoipa::Modify for SecurityAddon {
     }
 }
 
+/// Documents the problem responses every operation can give besides its own: 401 and
+/// 403 when it takes a session, 404 when its path or a `…_id` parameter names an
+/// object (the caller may not see it, or it does not exist), 422 when it reads
+/// parameters or a body, 400/413/415 when it reads a body, and 500/503 everywhere.
+/// An operation that describes one of these itself keeps its own description.
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+            for operation in operations.into_iter().flatten() {
+                let names_an_object = path.contains('{')
+                    || operation.parameters.iter().flatten().any(|p| match p {
+                        utoipa::openapi::RefOr::T(p) => p.name.ends_with("_id"),
+                        utoipa::openapi::RefOr::Ref(_) => false,
+                    });
+                let has_body = operation.request_body.is_some();
+                let has_params = has_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let needs_session = operation.security.as_ref().is_some_and(|alternatives| {
+                    alternatives.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v != serde_json::json!({})))
+                });
+                let mut add = |status: &str, description: &str| {
+                    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+                        let content =
+                            utoipa::openapi::Content::new(Some(utoipa::openapi::Ref::from_schema_name("Problem")));
+                        utoipa::openapi::ResponseBuilder::new()
+                            .description(description)
+                            .content(crate::error::PROBLEM_JSON, content)
+                            .build()
+                            .into()
+                    });
+                };
+                if has_body {
+                    add("400", "The body is not well-formed JSON");
+                    add("413", "The body is too large");
+                    add("415", "The body is not sent as JSON");
+                }
+                if needs_session {
+                    add("401", "Not logged in, or the session has expired");
+                    add("403", "The caller's role may not do this");
+                }
+                if names_an_object {
+                    add("404", "No such object, or not one the caller may see");
+                }
+                if has_params {
+                    add("422", "Invalid parameters or body; `errors` names each field");
+                }
+                add("500", "Unexpected error; the cause is logged");
+                add("503", "The database is unreachable or busy; try again after `Retry-After`");
+            }
+        }
+    }
+}
+
 /// `/api/v1/...` routes.
 fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::configure(cfg);
@@ -106,18 +162,62 @@ where
     app.openapi(ApiDoc::openapi()).service(scope("/api/v1").configure(configure_api)).configure(ops::configure_root)
 }
 
+/// Completes the document the registered routes describe: the responses every
+/// operation shares are only known once all operations are in.
+pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    ProblemResponses.modify(&mut api);
+    api
+}
+
 /// The OpenAPI document, without starting a server (`linli openapi`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa_actix_web::AppExt;
     let (_, api) = register(actix_web::App::new().into_utoipa_app()).split_for_parts();
-    api
+    complete(api)
 }
 
-/// Unknown routes: 405 when the path exists with another method, else 404; both problem+json.
+/// Unknown routes: 405 with `Allow` when the path exists with other methods, else 404;
+/// both problem+json.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let known_path =
-        req.resource_map().match_pattern(req.path()).is_some_and(|pattern| !pattern.is_empty() && pattern != "/");
-    if known_path { Err(ApiError::MethodNotAllowed) } else { Err(ApiError::RouteNotFound) }
+    let pattern = req.resource_map().match_pattern(req.path()).filter(|p| !p.is_empty() && p != "/");
+    match pattern {
+        // Paths outside the document (the docs page, the document itself) only answer GET.
+        Some(pattern) => Err(ApiError::MethodNotAllowed {
+            allow: allowed_methods().get(&pattern).cloned().unwrap_or_else(|| "GET".to_owned()),
+        }),
+        None => Err(ApiError::RouteNotFound),
+    }
+}
+
+/// 405 when `path` is itself a documented path (`/seniors/export`) that another
+/// template (`/seniors/{id}`) took for a bad parameter with a method it lacks.
+pub fn method_not_allowed_on(path: &str) -> Option<ApiError> {
+    allowed_methods().get(path).map(|allow| ApiError::MethodNotAllowed { allow: allow.clone() })
+}
+
+/// The methods of each documented path template, as an `Allow` header value.
+fn allowed_methods() -> &'static std::collections::HashMap<String, String> {
+    static ALLOWED: std::sync::OnceLock<std::collections::HashMap<String, String>> = std::sync::OnceLock::new();
+    ALLOWED.get_or_init(|| {
+        openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("HEAD", item.head.is_some()),
+                ];
+                let allow: Vec<&str> = methods.iter().filter(|(_, has)| *has).map(|(m, _)| *m).collect();
+                (path.clone(), allow.join(", "))
+            })
+            .collect()
+    })
 }
 
 /// Serves the built frontend; unknown non-API paths get `index.html` (client routing).

@@ -13,9 +13,11 @@ pub const DEFAULT_PER_PAGE: u64 = 50;
 pub struct PageParams {
     /// 1-based page number (default 1).
     #[validate(range(min = 1, max = 1_000_000))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page (default 50, at most 200).
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 

@@ -375,6 +375,7 @@ pub struct CandidateQuery {
     pub to: Option<chrono::NaiveTime>,
     /// Search radius in metres (default 5000; emergencies 1000).
     #[validate(range(min = 100.0, max = 50000.0))]
+    #[param(minimum = 100.0, maximum = 50000.0)]
     pub radius_m: Option<f64>,
 }
 

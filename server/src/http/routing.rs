@@ -176,6 +176,7 @@ pub struct SolveRequest {
     pub depot: Place,
     pub vehicles: Vehicles,
     /// 1 to 5000 stops.
+    #[schema(min_items = 1, max_items = 5000)]
     pub stops: Vec<StopInput>,
     pub metric: MetricName,
     /// Haversine only: travel speed in metres per minute (default: the e-bike speed).
@@ -184,10 +185,12 @@ pub struct SolveRequest {
     pub max_ride_time: Option<f64>,
     /// Search time cap in milliseconds (default 3000, at most 30000).
     #[validate(range(min = 10, max = 30000))]
+    #[schema(minimum = 10, maximum = 30000)]
     pub time_limit_ms: Option<u64>,
     /// Search iterations (default 100000); the plan is the same for the same input
     /// and seed unless the time cap stops the search first.
     #[validate(range(min = 1, max = 10000000))]
+    #[schema(minimum = 1, maximum = 10000000)]
     pub iterations: Option<u64>,
     pub seed: Option<u64>,
 }

@@ -43,6 +43,7 @@ async fn current_rules(state: web::Data<AppState>, caller: Caller) -> Result<web
 pub struct PreviewRequest {
     /// A complete rules file (TOML).
     #[validate(length(min = 1, max = 200000))]
+    #[schema(min_length = 1, max_length = 200000)]
     pub rules: String,
 }
 

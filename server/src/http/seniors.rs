@@ -94,19 +94,24 @@ pub struct SeniorFilter {
     pub tier: Option<String>,
     /// Part of the name, or the start of the phone number.
     #[validate(length(max = 50))]
+    #[param(max_length = 50)]
     pub q: Option<String>,
     /// `active`, `hospitalised`, `moved_away` or `deceased`.
+    #[param(pattern = "^(active|hospitalised|moved_away|deceased)$")]
     pub status: Option<String>,
     /// Only seniors with this flag (`alone`, `empty_nest`, `oldest_old`, `disabled`,
     /// `cognitive_impairment`, `destitute`, `subsistence`).
+    #[param(pattern = "^(alone|empty_nest|oldest_old|disabled|cognitive_impairment|destitute|subsistence)$")]
     pub flag: Option<String>,
     /// Only seniors whose reassessment is due today or overdue.
     #[serde(default)]
     pub reassessment_due: bool,
-    #[validate(range(min = 1))]
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// At most 200.
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 
@@ -235,8 +240,9 @@ async fn create_senior(
     }))
 }
 
+/// A service plan as the overview lists it (the whole plan: `GET /seniors/{id}/plans`).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PlanView {
+pub struct PlanSummary {
     pub id: i64,
     pub kind: String,
     pub status: String,
@@ -265,7 +271,7 @@ pub struct Overview {
     pub consents: Vec<ConsentView>,
     /// Recently marked changes (falls, hospital discharges), newest first.
     pub changes: Vec<ChangeView>,
-    pub plans: Vec<PlanView>,
+    pub plans: Vec<PlanSummary>,
 }
 
 /// One call for the senior's whole record (worker, admin).
@@ -341,7 +347,7 @@ async fn overview(
         changes,
         plans: plans
             .into_iter()
-            .map(|p| PlanView {
+            .map(|p| PlanSummary {
                 id: p.id,
                 kind: p.kind,
                 status: p.status,
@@ -410,6 +416,7 @@ async fn list_assessments(
 pub struct RevealRequest {
     /// Why the full number is needed; kept in the audit log.
     #[validate(length(min = 4, max = 500, message = "state a reason of at least 4 characters"))]
+    #[schema(min_length = 4, max_length = 500)]
     pub reason: String,
 }
 

@@ -34,6 +34,32 @@ pub struct ImportParams {
     pub community_default: Option<i64>,
 }
 
+/// The body of a 422 from an import: the report of a file with bad rows (its members
+/// ride on a problem), or a plain problem naming a bad query parameter.
+pub struct ImportRejected;
+
+impl utoipa::PartialSchema for ImportRejected {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::Ref;
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder};
+        AnyOfBuilder::new()
+            .item(
+                AllOfBuilder::new().item(Ref::from_schema_name("Problem")).item(Ref::from_schema_name("ImportReport")),
+            )
+            .item(Ref::from_schema_name("Problem"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ImportRejected {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        use utoipa::PartialSchema;
+        schemas.push(("Problem".into(), Problem::schema()));
+        schemas.push(("ImportReport".into(), ImportReport::schema()));
+        <ImportReport as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// Import seniors from a spreadsheet (worker, admin): the file is the request body, a
 /// CSV (UTF-8, or GBK as Excel saves it) or an XLSX workbook (first sheet), with a
 /// header row in English (`name`, `birth_date`, ...) or Chinese (`姓名`, `出生日期`, ...).
@@ -52,7 +78,7 @@ pub struct ImportParams {
         (status = 400, description = "Not a readable file", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Some rows are invalid; nothing was stored. The report's members ride on a problem", body = ImportReport, content_type = "application/problem+json"),
+        (status = 422, description = "Some rows are invalid and nothing was stored (the report's members ride on a problem), or a parameter is invalid", body = ImportRejected, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

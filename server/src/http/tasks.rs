@@ -53,9 +53,11 @@ pub struct TaskFilter {
     /// Only tasks whose visit was flagged for review.
     #[serde(default)]
     pub flagged: bool,
-    #[validate(range(min = 1))]
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 

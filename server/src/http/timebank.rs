@@ -63,9 +63,11 @@ pub struct AccountFilter {
     #[param(inline)]
     pub kind: Option<AccountKind>,
     pub community_id: Option<i64>,
-    #[validate(range(min = 1))]
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 
@@ -140,11 +142,14 @@ async fn get_account(
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EntriesParams {
-    #[validate(range(min = 1))]
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
     /// `desc` (newest first, default) or `asc`.
+    #[param(pattern = "^(asc|desc)$")]
     pub order: Option<String>,
 }
 

@@ -34,10 +34,12 @@ pub struct UserView {
 pub struct UserFilter {
     /// Only users of this role.
     pub role: Option<Role>,
-    #[validate(range(min = 1))]
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// At most 200.
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 
@@ -76,8 +78,10 @@ async fn list_users(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateUserRequest {
     /// 3–32 characters: lowercase letters, digits, '.', '_' or '-'.
+    #[schema(pattern = "^[a-z0-9._-]{3,32}$")]
     pub username: String,
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters long"))]
+    #[schema(min_length = 1, max_length = 64)]
     pub display_name: String,
     /// At least 8 characters.
     pub password: String,

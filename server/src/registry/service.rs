@@ -32,13 +32,16 @@ pub struct MedicalNotes {
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct ContactInput {
     #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// 子女, 配偶, 邻居, ...
     #[validate(length(min = 1, max = 20, message = "must be 1 to 20 characters long"))]
+    #[schema(min_length = 1, max_length = 20)]
     pub relation: String,
     pub phone: String,
     /// 1 is called first.
     #[validate(range(min = 1, max = 20))]
+    #[schema(minimum = 1, maximum = 20)]
     pub call_order: i32,
     #[serde(default)]
     pub is_keyholder: bool,
@@ -48,6 +51,7 @@ pub struct ContactInput {
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct SeniorInput {
     #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     pub gender: Gender,
     /// YYYY-MM-DD
@@ -57,6 +61,7 @@ pub struct SeniorInput {
     /// Mainland mobile or landline with area code.
     pub phone: String,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters long"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub address: String,
     pub latitude: f64,
     pub longitude: f64,
@@ -322,9 +327,11 @@ pub async fn reveal_id_number(state: &AppState, caller: &Caller, id: i64, reason
 pub struct SeniorUpdate {
     pub version: i32,
     #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters long"))]
+    #[schema(min_length = 1, max_length = 50)]
     pub name: Option<String>,
     pub phone: Option<String>,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters long"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub address: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,

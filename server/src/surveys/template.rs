@@ -44,9 +44,9 @@ pub struct Question {
     pub text: Wording,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<Choice>,
-    /// Answers that open a case by themselves.
+    /// Answers that open a case by themselves: option values (strings) or ratings (numbers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<serde_json::Value>)]
     pub serious_answers: Vec<Value>,
     /// The category of a case a serious answer opens.
     #[serde(default, skip_serializing_if = "Option::is_none")]

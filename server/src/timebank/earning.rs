@@ -189,6 +189,7 @@ pub struct ConfirmInput {
     /// Who vouches for the visit: `senior`, `family` or `worker` (workers only).
     pub source: ConfirmationSource,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -342,6 +343,7 @@ pub struct ResolvePendingInput {
     /// `true` posts the credit; `false` rejects it.
     pub release: bool,
     #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
 }
 

@@ -191,6 +191,7 @@ pub struct ReviewInput {
     /// `true`: the pattern is abuse (upheld); `false`: dismissed.
     pub upheld: bool,
     #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
 }
 

@@ -136,6 +136,7 @@ pub async fn request_link(state: &AppState, caller: &Caller, input: RelativeInpu
 pub struct DecideInput {
     pub approve: bool,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -277,13 +278,16 @@ pub struct BookingInput {
     /// The service: a routine task kind (`housekeeping`, `companionship`, ...).
     pub kind: TaskKind,
     #[validate(range(min = 15, max = 480, message = "15 to 480 minutes"))]
+    #[schema(minimum = 15, maximum = 480)]
     pub minutes: i64,
     /// When the service is wanted (both or neither).
     pub window_start: Option<DateTime<Utc>>,
     pub window_end: Option<DateTime<Utc>>,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub notes: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub idempotency_key: String,
 }
 
@@ -451,6 +455,7 @@ async fn check_beneficiary(
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct CancelBookingInput {
     #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
 }
 

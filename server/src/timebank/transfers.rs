@@ -79,11 +79,14 @@ pub struct TransferInput {
     pub from_account_id: i64,
     pub to_account_id: i64,
     #[validate(range(min = 1, max = 90000, message = "1 to 90000 minutes"))]
+    #[schema(minimum = 1, maximum = 90000)]
     pub minutes: i64,
     #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
     /// Chosen by the client; a repeat with the same key returns the original.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub idempotency_key: String,
 }
 
@@ -205,10 +208,13 @@ pub async fn transfer(state: &AppState, caller: &Caller, input: TransferInput) -
 pub struct GrantInput {
     pub senior_id: i64,
     #[validate(range(min = 1, max = 90000, message = "1 to 90000 minutes"))]
+    #[schema(minimum = 1, maximum = 90000)]
     pub minutes: i64,
     #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub idempotency_key: String,
 }
 
@@ -276,6 +282,7 @@ pub async fn grant(state: &AppState, caller: &Caller, input: GrantInput) -> Resu
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 pub struct ReverseInput {
     #[validate(length(min = 2, max = 500, message = "state a reason of 2 to 500 characters"))]
+    #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
 }
 
