@@ -159,6 +159,12 @@ pub struct CoverageSettings {
     pub basemap_tile_url: Option<String>,
     /// Scorecard targets by indicator code (see docs/coverage.md).
     pub targets: std::collections::BTreeMap<String, f64>,
+    /// Heavy reports (grid counts, coverage reports not yet kept) rendered at once
+    /// per instance; 0: a quarter of the connection pool. The rest of the pool stays
+    /// free for alarms, phones and the board however many reports are asked for.
+    pub max_concurrent_reports: u32,
+    /// Seconds a heavy report waits for its turn before answering 503 `busy`.
+    pub report_wait_secs: u64,
 }
 
 impl Default for CoverageSettings {
@@ -183,6 +189,8 @@ impl Default for CoverageSettings {
             suppress_below: 10,
             basemap_tile_url: None,
             targets: targets.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            max_concurrent_reports: 0,
+            report_wait_secs: 10,
         }
     }
 }

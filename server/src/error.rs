@@ -79,6 +79,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64, detail: String },
     #[error("service unavailable")]
     Unavailable,
+    /// Too many heavy reports under way on this instance: 503, try again shortly.
+    #[error("busy")]
+    Busy,
     /// A business rule refused the request (a cap, a balance, an age): 422 naming the
     /// rule in `rule` and the field it concerns; nothing was stored.
     #[error("refused by rule {rule}: {detail}")]
@@ -115,6 +118,7 @@ impl ApiError {
             Self::PayloadTooLarge => ("payload-too-large", "The request body is too large"),
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
             Self::Unavailable => ("unavailable", "The service is temporarily unavailable"),
+            Self::Busy => ("busy", "Too many reports are being prepared"),
             Self::Refused { .. } => ("rule-refused", "A rule refused the request"),
             Self::Contention => ("contention", "Too many concurrent writes; try again"),
             Self::Internal(_) => ("internal", "Internal server error"),
@@ -130,6 +134,7 @@ impl ApiError {
             Self::Validation(errors) => (None, errors.clone(), None),
             Self::TooManyRequests { detail, .. } => (Some(detail.clone()), vec![], None),
             Self::Unavailable => (Some("The database is unreachable; try again shortly.".into()), vec![], None),
+            Self::Busy => (Some("Other reports are being prepared; try again in a few seconds.".into()), vec![], None),
             Self::Refused { rule, field, detail } => {
                 let mut extra = serde_json::Map::new();
                 extra.insert("rule".into(), (*rule).into());
@@ -162,7 +167,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable | Self::Contention => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy | Self::Contention => StatusCode::SERVICE_UNAVAILABLE,
             Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -184,7 +189,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { allow } => {
                 res.insert_header((header::ALLOW, allow.as_str()));
             }
-            Self::Unavailable => {
+            Self::Unavailable | Self::Busy => {
                 res.insert_header((header::RETRY_AFTER, "5"));
             }
             Self::Contention => {

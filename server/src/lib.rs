@@ -80,6 +80,10 @@ impl Application {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .context("building the push client")?;
+        let report_turns = match settings.coverage.max_concurrent_reports {
+            0 => (settings.database_max_connections / 4).max(1),
+            n => n,
+        } as usize;
         let state = AppState {
             db,
             settings: Arc::new(settings),
@@ -94,6 +98,7 @@ impl Application {
             push_client,
             report_cache: Arc::default(),
             instance: jobs::instance_name().into(),
+            report_turns: Arc::new(tokio::sync::Semaphore::new(report_turns)),
         };
         let outcome = registry::tiering::resegment_stale(&state, false)
             .await

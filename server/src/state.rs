@@ -35,4 +35,17 @@ pub struct AppState {
     /// This instance in `job_runs.instance` and outbox leases: unique per started
     /// app, so two instances in one process are still told apart.
     pub instance: Arc<str>,
+    /// Turns for heavy reports (see `CoverageSettings::max_concurrent_reports`).
+    pub report_turns: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// Waits for a heavy report's turn; 503 `busy` after `report_wait_secs`.
+    pub async fn report_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, crate::error::ApiError> {
+        let wait = std::time::Duration::from_secs(self.settings.coverage.report_wait_secs);
+        match tokio::time::timeout(wait, self.report_turns.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(crate::error::ApiError::Busy),
+        }
+    }
 }

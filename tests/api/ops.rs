@@ -1,4 +1,5 @@
-use linli_tests::{TestApp, on_both_databases, problem};
+use linli::auth::Role;
+use linli_tests::{Backend, TestApp, on_both_backends, on_both_databases, problem};
 use serde_json::Value;
 
 on_both_databases!(
@@ -7,6 +8,7 @@ on_both_databases!(
     request_ids_are_echoed_or_generated,
     metrics_count_requests_by_route_and_status,
 );
+on_both_backends!(a_heavy_report_waits_its_turn_and_leaves_the_pool_to_everyone_else,);
 
 async fn healthz_and_readyz_answer_ok(app: TestApp) {
     let res = app.get("/healthz").send().await.unwrap();
@@ -57,4 +59,35 @@ async fn metrics_count_requests_by_route_and_status(app: TestApp) {
     assert!(body.contains(r#"status="401""#), "{body}");
     assert!(body.contains("linli_http_request_duration_seconds"));
     assert!(body.contains("linli_db_pool_connections"));
+}
+
+/// A city-wide grid count holds a connection for seconds. Reports take turns (one
+/// here), so the rest of the pool stays free; a report that cannot get a turn in
+/// time answers 503 `busy` while everything else is served.
+async fn a_heavy_report_waits_its_turn_and_leaves_the_pool_to_everyone_else(backend: Backend) {
+    let app = TestApp::spawn_with(backend, std::sync::Arc::new(linli::clock::SystemClock), |s| {
+        s.coverage.max_concurrent_reports = 1;
+        s.coverage.report_wait_secs = 1;
+    })
+    .await;
+    let community = app.create_community("新兴社区").await;
+    app.create_senior(community, "王秀英").await;
+    let admin = app.login_as(Role::Admin, &[]).await;
+    let grid = "/api/v1/grid/cells?resolution=8";
+    assert_eq!(app.get(grid).bearer_auth(&admin).send().await.unwrap().status(), 200);
+
+    // Another report has the only turn.
+    let held = app.state.report_turns.acquire().await.unwrap();
+    let started = std::time::Instant::now();
+    let res = app.get(grid).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "answered after {:?}", started.elapsed());
+    assert!(problem(res).await["type"].as_str().unwrap().ends_with("/busy"));
+    // Everything else is served meanwhile.
+    assert_eq!(app.get("/api/v1/seniors").bearer_auth(&admin).send().await.unwrap().status(), 200);
+    assert_eq!(app.get("/readyz").send().await.unwrap().status(), 200);
+
+    drop(held);
+    assert_eq!(app.get(grid).bearer_auth(&admin).send().await.unwrap().status(), 200);
 }

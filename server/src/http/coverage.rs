@@ -95,7 +95,9 @@ where
     if let Some(body) = state.report_cache.get(&key, &stamp) {
         return Ok(HttpResponse::Ok().content_type(content_type).body(body));
     }
+    let turn = state.report_turn().await?;
     let body = Bytes::from(serde_json::to_vec(&render().await?).map_err(|e| ApiError::Internal(e.into()))?);
+    drop(turn);
     state.report_cache.put(key, stamp, body.clone());
     Ok(HttpResponse::Ok().content_type(content_type).body(body))
 }

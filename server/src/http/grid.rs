@@ -83,6 +83,9 @@ async fn cells(
     let q = query.0;
     let resolution = h3o::Resolution::try_from(q.resolution)
         .map_err(|_| ApiError::field("resolution", "range", "must be 7, 8 or 9"))?;
+    // Counted live over every senior in scope: a city-wide read must not take the
+    // connections alarms need.
+    let _turn = state.report_turn().await?;
     let mut select = seniors::Entity::find()
         .select_only()
         .column(seniors::Column::Cell)
