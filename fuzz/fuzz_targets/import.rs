@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
 use linli::Application;
-use linli::auth::{Caller, Role};
+use linli::auth::Caller;
 use linli::clock::SystemClock;
 use linli::config::{DatabaseUrl, Secret, Settings};
 use linli::error::ApiError;
@@ -60,14 +60,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
         // Only the state is needed: the server is never started.
         app.state().clone()
     });
-    let caller = Caller {
-        role: Role::Admin,
-        user_id: None,
-        device_id: None,
-        communities: Vec::new(),
-        session_id: None,
-        request_id: None,
-    };
+    let caller = Caller::operator();
     Harness { runtime, state, caller, _dir: dir }
 });
 

@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use linli::Application;
-use linli::auth::{Caller, Role};
+use linli::auth::Caller;
 use linli::config::{DatabaseUrl, Settings};
 use linli::registry::id_number::check_character;
 use linli::registry::import::{self, Format, ImportOptions};
@@ -51,14 +51,7 @@ async fn run(rows: u32) -> anyhow::Result<()> {
     let path = dir.path().join("seniors.csv");
     write_csv(&path, rows, community)?;
     let size = std::fs::metadata(&path)?.len();
-    let caller = Caller {
-        role: Role::Admin,
-        user_id: None,
-        device_id: None,
-        communities: Vec::new(),
-        session_id: None,
-        request_id: None,
-    };
+    let caller = Caller::operator();
     println!("import: {rows} rows, {:.1} MB CSV, {backend}", size as f64 / 1e6);
     println!("  peak RSS before: {}", peak_rss());
     for dry_run in [true, false] {

@@ -396,14 +396,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             let format = Format::sniff(&mut source).with_context(|| format!("reading {}", file.display()))?;
             settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
             let app = Application::build(settings).await?;
-            let caller = linli::auth::Caller {
-                role: Role::Admin,
-                user_id: None,
-                device_id: None,
-                communities: Vec::new(),
-                session_id: None,
-                request_id: None,
-            };
+            let caller = linli::auth::Caller::operator();
             let bar = indicatif::ProgressBar::new_spinner().with_style(
                 indicatif::ProgressStyle::with_template("{spinner} {pos} rows read ({per_sec}, {elapsed})")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),

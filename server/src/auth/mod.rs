@@ -88,6 +88,19 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The operator at the command line: an admin with no user, device or session
+    /// (imports from the CLI, benchmarks, fuzzing).
+    pub fn operator() -> Self {
+        Self {
+            role: Role::Admin,
+            user_id: None,
+            device_id: None,
+            communities: Vec::new(),
+            session_id: None,
+            request_id: None,
+        }
+    }
+
     /// Declares which roles may call a handler: 403 for the others.
     pub fn allow(&self, roles: &[Role]) -> Result<&Self, ApiError> {
         if roles.contains(&self.role) { Ok(self) } else { Err(ApiError::Forbidden) }
