@@ -1,6 +1,7 @@
 //! Scheduled jobs. Each run claims its window in `job_runs` (unique on job name and
 //! window key) before doing anything, so a restart or a second instance never runs a
-//! window twice.
+//! window twice. A window whose run failed, or whose instance died mid-run, is taken
+//! over by the next run for it: the periodic catch-up retries each recent window.
 
 use chrono::{DateTime, Duration, DurationRound, Timelike, Utc};
 use entity::job_runs;
@@ -187,7 +188,14 @@ pub async fn run_now(state: &AppState, job: Job) -> Result<JobRunView, ApiError>
     run_at(state, job, state.clock.now()).await
 }
 
+/// How long a run may stay `running` before another instance takes its window over:
+/// its instance is taken to have died. The longest job (a city's coverage refresh)
+/// takes minutes, not hours.
+pub const STALE_RUN: Duration = Duration::hours(1);
+
 /// Runs `job` for the window containing `now` (a catch-up passes an earlier time).
+/// A window already claimed runs again only when its run failed or was abandoned, and
+/// then by exactly one instance.
 pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<JobRunView, ApiError> {
     let window_key = job.window_key(state, now);
     let claim = job_runs::ActiveModel {
@@ -195,7 +203,7 @@ pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<Jo
         window_key: Set(window_key.clone()),
         status: Set("running".to_owned()),
         instance: Set(state.instance.to_string()),
-        started_at: Set(now),
+        started_at: Set(state.clock.now()),
         created_count: Set(0),
         ..Default::default()
     }
@@ -203,18 +211,19 @@ pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<Jo
     .await;
     let claimed = match claim {
         Ok(row) => row,
-        Err(err) => {
-            if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
-                let existing = job_runs::Entity::find()
-                    .filter(job_runs::Column::JobName.eq(job.name()))
-                    .filter(job_runs::Column::WindowKey.eq(window_key))
-                    .one(&state.db)
-                    .await?
-                    .ok_or(ApiError::NotFound)?;
-                return Ok(JobRunView::from_model(existing, false));
+        Err(err) if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+            let existing = job_runs::Entity::find()
+                .filter(job_runs::Column::JobName.eq(job.name()))
+                .filter(job_runs::Column::WindowKey.eq(window_key))
+                .one(&state.db)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            match retake(state, &existing).await? {
+                Some(row) => row,
+                None => return Ok(JobRunView::from_model(existing, false)),
             }
-            return Err(err.into());
         }
+        Err(err) => return Err(err.into()),
     };
     let started = std::time::Instant::now();
     let result = job.execute(state, now).await;
@@ -236,6 +245,41 @@ pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<Jo
     result?;
     let row = job_runs::Entity::find_by_id(claimed.id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
     Ok(JobRunView::from_model(row, true))
+}
+
+/// Claims a window whose run failed, or has been `running` longer than [`STALE_RUN`],
+/// for this instance. The update names the row as it was read, so of two instances
+/// retaking one window only one changes it; the other gets `None`, as does a window
+/// that succeeded or is still running.
+async fn retake(state: &AppState, existing: &job_runs::Model) -> Result<Option<job_runs::Model>, ApiError> {
+    let now = state.clock.now();
+    let abandoned = existing.status == "running" && existing.started_at < now - STALE_RUN;
+    if existing.status != "failed" && !abandoned {
+        return Ok(None);
+    }
+    let taken = job_runs::Entity::update_many()
+        .col_expr(job_runs::Column::Status, Expr::value("running"))
+        .col_expr(job_runs::Column::Instance, Expr::value(state.instance.to_string()))
+        .col_expr(job_runs::Column::StartedAt, Expr::value(now))
+        .col_expr(job_runs::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job_runs::Column::CreatedCount, Expr::value(0))
+        .col_expr(job_runs::Column::Error, Expr::value(Option::<String>::None))
+        .filter(job_runs::Column::Id.eq(existing.id))
+        .filter(job_runs::Column::Status.eq(existing.status.as_str()))
+        .filter(job_runs::Column::StartedAt.eq(existing.started_at))
+        .exec(&state.db)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Ok(None);
+    }
+    tracing::warn!(
+        job = %existing.job_name,
+        window = %existing.window_key,
+        was = %existing.status,
+        previous_instance = %existing.instance,
+        "taking over a job window that did not finish"
+    );
+    Ok(job_runs::Entity::find_by_id(existing.id).one(&state.db).await?)
 }
 
 /// Runs, once, a daily window missed while the server was down: today's tasks
@@ -282,7 +326,10 @@ fn schedule_passed_today(schedule: &str, state: &AppState, now: DateTime<Utc>) -
     chrono::NaiveTime::from_hms_opt(hour, minute, 0).is_some_and(|at| local >= at)
 }
 
-/// Starts the cron scheduler with every job.
+/// When the catch-up runs again after start: five minutes past every tenth minute.
+const CATCH_UP_CRON: &str = "0 5/10 * * * *";
+
+/// Starts the cron scheduler with every job, and the periodic catch-up.
 pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new().await?;
     let tz = state.settings.tz();
@@ -300,6 +347,14 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
         })?;
         scheduler.add(cron).await?;
     }
+    // Every ten minutes, between the sweeps: the recent windows again, so that one
+    // which failed (the database was away) or was abandoned runs without a restart.
+    let retry_state = state.clone();
+    let retry = CronJob::new_async_tz(CATCH_UP_CRON, tz, move |_id, _lock| {
+        let state = retry_state.clone();
+        Box::pin(async move { catch_up(&state).await })
+    })?;
+    scheduler.add(retry).await?;
     scheduler.start().await?;
     Ok(scheduler)
 }

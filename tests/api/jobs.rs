@@ -5,11 +5,12 @@ use linli::auth::Role;
 use linli::clock::SystemClock;
 use linli::jobs::{self, Job};
 use linli_tests::{Backend, TestApp, manual_clock, on_both_backends, on_both_databases, problem};
-use sea_orm::EntityTrait;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::Value;
 
 on_both_databases!(a_job_run_by_hand_runs_once_per_window, two_instances_running_one_window_run_it_once,);
 on_both_backends!(
+    a_failed_or_abandoned_window_runs_again_once,
     two_schedulers_tick_thirty_times_and_run_each_window_once,
     three_schedulers_tick_thirty_times_and_run_each_window_once,
 );
@@ -40,6 +41,59 @@ async fn two_instances_running_one_window_run_it_once(app: TestApp) {
     assert_eq!(a.id, b.id);
     assert!(a.ran_now ^ b.ran_now, "exactly one of the two ran");
     assert_eq!(app.count("SELECT COUNT(*) FROM job_runs").await, 1);
+}
+
+/// A window whose run failed (the database was away) or whose instance died mid-run
+/// is not lost: the next run for it takes it over, exactly one of two instances does,
+/// and a run still under way is left alone.
+async fn a_failed_or_abandoned_window_runs_again_once(backend: Backend) {
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let app = TestApp::spawn_with(backend, manual_clock(now) as Arc<_>, |_| {}).await;
+    let other = app.another_instance().await;
+    let plant = |job: Job, window_at, status: &str, started_at| {
+        entity::job_runs::ActiveModel {
+            job_name: Set(job.name().to_owned()),
+            window_key: Set(job.window_key(&app.state, window_at)),
+            status: Set(status.to_owned()),
+            instance: Set("gone:1:dead".to_owned()),
+            started_at: Set(started_at),
+            finished_at: Set((status == "failed").then_some(started_at)),
+            created_count: Set(0),
+            error: Set((status == "failed").then(|| "service unavailable".to_owned())),
+            ..Default::default()
+        }
+        .insert(&app.db)
+    };
+    plant(Job::SessionSweep, now, "failed", now - Duration::minutes(5)).await.unwrap();
+    plant(Job::SurveyExpiry, now, "running", now - Duration::minutes(10)).await.unwrap();
+    plant(Job::CaseEscalation, now, "running", now - Duration::hours(2)).await.unwrap();
+
+    for (job, retaken) in [(Job::SessionSweep, true), (Job::SurveyExpiry, false), (Job::CaseEscalation, true)] {
+        let (a, b) = tokio::join!(jobs::run_now(&app.state, job), jobs::run_now(other.state(), job));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.id, b.id, "{}: one window", job.name());
+        if retaken {
+            assert!(a.ran_now ^ b.ran_now, "{}: exactly one instance takes the window over", job.name());
+            let run = if a.ran_now { a } else { b };
+            assert_eq!(run.status, "succeeded", "{}", job.name());
+            assert_eq!(run.error, None);
+            assert_eq!(run.started_at, now);
+            assert_ne!(run.instance, "gone:1:dead");
+        } else {
+            assert!(!a.ran_now && !b.ran_now, "{}: a run still under way is left alone", job.name());
+            assert_eq!(a.status, "running");
+            assert_eq!(a.instance, "gone:1:dead");
+        }
+        // A window that succeeded is never run again.
+        assert!(!jobs::run_now(&app.state, job).await.unwrap().ran_now);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM job_runs").await, 3);
+
+    // The periodic catch-up retries the day's task window that failed.
+    let today = plant(Job::DailyTasks, now - Duration::days(1), "failed", now - Duration::hours(15)).await.unwrap();
+    jobs::catch_up(&app.state).await;
+    let row = entity::job_runs::Entity::find_by_id(today.id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.error), ("succeeded", None));
 }
 
 /// The sweep, driven by an injected clock instead of waiting half a day.
