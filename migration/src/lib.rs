@@ -12,6 +12,7 @@ mod m20261123_000006_push_subscriptions;
 mod m20261204_000007_timebank;
 mod m20261204_000008_surveys;
 mod m20261205_000009_coverage;
+mod m20261207_000010_senior_grid_index;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_timebank::Migration),
             Box::new(m20261204_000008_surveys::Migration),
             Box::new(m20261205_000009_coverage::Migration),
+            Box::new(m20261207_000010_senior_grid_index::Migration),
         ]
     }
 }
