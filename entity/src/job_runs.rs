@@ -18,6 +18,8 @@ pub struct Model {
     pub instance: String,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// Written every `job_heartbeat_secs` while the run is under way.
+    pub heartbeat_at: Option<DateTimeUtc>,
     pub created_count: i32,
     #[sea_orm(column_type = "Text")]
     pub error: Option<String>,

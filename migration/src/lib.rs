@@ -13,6 +13,7 @@ mod m20261204_000007_timebank;
 mod m20261204_000008_surveys;
 mod m20261205_000009_coverage;
 mod m20261207_000010_senior_grid_index;
+mod m20261207_000011_job_heartbeats;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_surveys::Migration),
             Box::new(m20261205_000009_coverage::Migration),
             Box::new(m20261207_000010_senior_grid_index::Migration),
+            Box::new(m20261207_000011_job_heartbeats::Migration),
         ]
     }
 }

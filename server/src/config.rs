@@ -117,6 +117,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Run scheduled jobs in this instance.
     pub jobs_enabled: bool,
+    /// How often a running job writes its heartbeat, in seconds; a run silent for ten
+    /// times as long is taken to be abandoned and its window runs again.
+    pub job_heartbeat_secs: u64,
     /// Seed the demo district when `serve` finds an empty database.
     pub demo_on_empty: bool,
     /// Minimum age of a registered senior.
@@ -356,6 +359,7 @@ impl Default for Settings {
             login_window_minutes: 15,
             max_body_bytes: 1024 * 1024,
             jobs_enabled: true,
+            job_heartbeat_secs: 60,
             demo_on_empty: true,
             min_senior_age: 60,
             // Tianjin municipality.
@@ -483,6 +487,12 @@ impl Settings {
             return Err(SettingsError::Invalid {
                 field: "session_ttl_minutes",
                 message: "durations must be positive".into(),
+            });
+        }
+        if !(1..=3600).contains(&self.job_heartbeat_secs) {
+            return Err(SettingsError::Invalid {
+                field: "job_heartbeat_secs",
+                message: "must be between 1 and 3600 seconds".into(),
             });
         }
         Ok(())

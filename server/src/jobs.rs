@@ -1,7 +1,7 @@
 //! Scheduled jobs. Each run claims its window in `job_runs` (unique on job name and
 //! window key) before doing anything, so a restart or a second instance never runs a
-//! window twice. A window whose run failed, or whose instance died mid-run, is taken
-//! over by the next run for it: the periodic catch-up retries each recent window.
+//! window twice. A window whose run failed, or whose instance died mid-run (its heartbeat
+//! stopped), is taken over by the next run for it: the periodic catch-up retries each recent window.
 
 use chrono::{DateTime, Duration, DurationRound, Timelike, Utc};
 use entity::job_runs;
@@ -148,6 +148,8 @@ pub struct JobRunView {
     pub instance: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The run's latest sign of life while under way.
+    pub heartbeat_at: Option<DateTime<Utc>>,
     /// How many things the run made (or removed, for sweeps).
     pub created: i32,
     pub error: Option<String>,
@@ -165,6 +167,7 @@ impl JobRunView {
             instance: m.instance,
             started_at: m.started_at,
             finished_at: m.finished_at,
+            heartbeat_at: m.heartbeat_at,
             created: m.created_count,
             error: m.error,
             ran_now,
@@ -188,10 +191,14 @@ pub async fn run_now(state: &AppState, job: Job) -> Result<JobRunView, ApiError>
     run_at(state, job, state.clock.now()).await
 }
 
-/// How long a run may stay `running` before another instance takes its window over:
-/// its instance is taken to have died. The longest job (a city's coverage refresh)
-/// takes minutes, not hours.
-pub const STALE_RUN: Duration = Duration::hours(1);
+/// How many heartbeats a run may miss before another instance takes its window over:
+/// its instance is taken to have died. A run that is only long keeps beating.
+const MISSED_HEARTBEATS: i32 = 10;
+
+/// How long a running run may go without a heartbeat before it counts as abandoned.
+pub fn stale_after(state: &AppState) -> Duration {
+    Duration::seconds(state.settings.job_heartbeat_secs as i64) * MISSED_HEARTBEATS
+}
 
 /// Runs `job` for the window containing `now` (a catch-up passes an earlier time).
 /// A window already claimed runs again only when its run failed or was abandoned, and
@@ -226,7 +233,10 @@ pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<Jo
         Err(err) => return Err(err.into()),
     };
     let started = std::time::Instant::now();
-    let result = job.execute(state, now).await;
+    let result = tokio::select! {
+        result = job.execute(state, now) => result,
+        never = heartbeat(state, &claimed) => match never {},
+    };
     let finished = state.clock.now();
     let (status, created, error) = match &result {
         Ok(n) => ("succeeded", *n, None),
@@ -240,6 +250,9 @@ pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<Jo
         .col_expr(job_runs::Column::CreatedCount, Expr::value(created as i32))
         .col_expr(job_runs::Column::Error, Expr::value(error))
         .filter(job_runs::Column::Id.eq(claimed.id))
+        // Not over a run that took this one's window over while it was silent.
+        .filter(job_runs::Column::Instance.eq(claimed.instance.as_str()))
+        .filter(job_runs::Column::StartedAt.eq(claimed.started_at))
         .exec(&state.db)
         .await?;
     result?;
@@ -247,13 +260,34 @@ pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<Jo
     Ok(JobRunView::from_model(row, true))
 }
 
-/// Claims a window whose run failed, or has been `running` longer than [`STALE_RUN`],
-/// for this instance. The update names the row as it was read, so of two instances
-/// retaking one window only one changes it; the other gets `None`, as does a window
-/// that succeeded or is still running.
+/// Writes the run's heartbeat every `job_heartbeat_secs` while it is under way; never
+/// returns (the run's own future ends first). A beat that fails is only logged: the
+/// next may get through, and ten missed in a row let another instance take over.
+async fn heartbeat(state: &AppState, run: &job_runs::Model) -> std::convert::Infallible {
+    let every = std::time::Duration::from_secs(state.settings.job_heartbeat_secs);
+    loop {
+        tokio::time::sleep(every).await;
+        let beat = job_runs::Entity::update_many()
+            .col_expr(job_runs::Column::HeartbeatAt, Expr::value(Some(state.clock.now())))
+            .filter(job_runs::Column::Id.eq(run.id))
+            .filter(job_runs::Column::Instance.eq(run.instance.as_str()))
+            .filter(job_runs::Column::StartedAt.eq(run.started_at))
+            .exec(&state.db)
+            .await;
+        if let Err(e) = beat {
+            tracing::warn!(job = %run.job_name, error = %e, "job heartbeat not written");
+        }
+    }
+}
+
+/// Claims a window whose run failed, or has been `running` without a heartbeat for
+/// [`stale_after`], for this instance. The update names the row as it was read, so of
+/// two instances retaking one window only one changes it; the other gets `None`, as
+/// does a window that succeeded or is still running.
 async fn retake(state: &AppState, existing: &job_runs::Model) -> Result<Option<job_runs::Model>, ApiError> {
     let now = state.clock.now();
-    let abandoned = existing.status == "running" && existing.started_at < now - STALE_RUN;
+    let last_sign_of_life = existing.heartbeat_at.unwrap_or(existing.started_at);
+    let abandoned = existing.status == "running" && last_sign_of_life < now - stale_after(state);
     if existing.status != "failed" && !abandoned {
         return Ok(None);
     }
@@ -264,9 +298,14 @@ async fn retake(state: &AppState, existing: &job_runs::Model) -> Result<Option<j
         .col_expr(job_runs::Column::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(job_runs::Column::CreatedCount, Expr::value(0))
         .col_expr(job_runs::Column::Error, Expr::value(Option::<String>::None))
+        .col_expr(job_runs::Column::HeartbeatAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(job_runs::Column::Id.eq(existing.id))
         .filter(job_runs::Column::Status.eq(existing.status.as_str()))
         .filter(job_runs::Column::StartedAt.eq(existing.started_at))
+        .filter(match existing.heartbeat_at {
+            Some(at) => job_runs::Column::HeartbeatAt.eq(at),
+            None => job_runs::Column::HeartbeatAt.is_null(),
+        })
         .exec(&state.db)
         .await?;
     if taken.rows_affected != 1 {

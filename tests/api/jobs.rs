@@ -2,10 +2,10 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use linli::auth::Role;
-use linli::clock::SystemClock;
+use linli::clock::{Clock, SystemClock};
 use linli::jobs::{self, Job};
 use linli_tests::{Backend, TestApp, manual_clock, on_both_backends, on_both_databases, problem};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
 use serde_json::Value;
 
 on_both_databases!(a_job_run_by_hand_runs_once_per_window, two_instances_running_one_window_run_it_once,);
@@ -44,31 +44,42 @@ async fn two_instances_running_one_window_run_it_once(app: TestApp) {
 }
 
 /// A window whose run failed (the database was away) or whose instance died mid-run
-/// is not lost: the next run for it takes it over, exactly one of two instances does,
-/// and a run still under way is left alone.
+/// (its heartbeat stopped) is not lost: the next run for it takes it over, exactly one
+/// of two instances does, and a long run that is still beating is left alone.
 async fn a_failed_or_abandoned_window_runs_again_once(backend: Backend) {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
     let app = TestApp::spawn_with(backend, manual_clock(now) as Arc<_>, |_| {}).await;
     let other = app.another_instance().await;
-    let plant = |job: Job, window_at, status: &str, started_at| {
+    let dead = "gone:1:dead";
+    let plant = |job: Job, window_at, status: &str, started_at, heartbeat_at| {
         entity::job_runs::ActiveModel {
             job_name: Set(job.name().to_owned()),
             window_key: Set(job.window_key(&app.state, window_at)),
             status: Set(status.to_owned()),
-            instance: Set("gone:1:dead".to_owned()),
+            instance: Set(dead.to_owned()),
             started_at: Set(started_at),
             finished_at: Set((status == "failed").then_some(started_at)),
+            heartbeat_at: Set(heartbeat_at),
             created_count: Set(0),
             error: Set((status == "failed").then(|| "service unavailable".to_owned())),
             ..Default::default()
         }
         .insert(&app.db)
     };
-    plant(Job::SessionSweep, now, "failed", now - Duration::minutes(5)).await.unwrap();
-    plant(Job::SurveyExpiry, now, "running", now - Duration::minutes(10)).await.unwrap();
-    plant(Job::CaseEscalation, now, "running", now - Duration::hours(2)).await.unwrap();
+    let two_hours_ago = now - Duration::hours(2);
+    plant(Job::SessionSweep, now, "failed", now - Duration::minutes(5), None).await.unwrap();
+    // Long, but it beat a minute ago: its instance is alive.
+    plant(Job::SurveyExpiry, now, "running", two_hours_ago, Some(now - Duration::minutes(1))).await.unwrap();
+    // Silent for longer than ten heartbeats (ten minutes by default).
+    plant(Job::CaseEscalation, now, "running", two_hours_ago, Some(now - Duration::minutes(11))).await.unwrap();
+    plant(Job::SurveyReminders, now, "running", two_hours_ago, None).await.unwrap();
 
-    for (job, retaken) in [(Job::SessionSweep, true), (Job::SurveyExpiry, false), (Job::CaseEscalation, true)] {
+    for (job, retaken) in [
+        (Job::SessionSweep, true),
+        (Job::SurveyExpiry, false),
+        (Job::CaseEscalation, true),
+        (Job::SurveyReminders, true),
+    ] {
         let (a, b) = tokio::join!(jobs::run_now(&app.state, job), jobs::run_now(other.state(), job));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.id, b.id, "{}: one window", job.name());
@@ -78,22 +89,70 @@ async fn a_failed_or_abandoned_window_runs_again_once(backend: Backend) {
             assert_eq!(run.status, "succeeded", "{}", job.name());
             assert_eq!(run.error, None);
             assert_eq!(run.started_at, now);
-            assert_ne!(run.instance, "gone:1:dead");
+            assert_ne!(run.instance, dead);
         } else {
-            assert!(!a.ran_now && !b.ran_now, "{}: a run still under way is left alone", job.name());
-            assert_eq!(a.status, "running");
-            assert_eq!(a.instance, "gone:1:dead");
+            assert!(!a.ran_now && !b.ran_now, "{}: a run still beating is left alone", job.name());
+            assert_eq!((a.status.as_str(), a.instance.as_str()), ("running", dead));
         }
         // A window that succeeded is never run again.
         assert!(!jobs::run_now(&app.state, job).await.unwrap().ran_now);
     }
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM job_runs").await, 3);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM job_runs").await, 4);
 
     // The periodic catch-up retries the day's task window that failed.
-    let today = plant(Job::DailyTasks, now - Duration::days(1), "failed", now - Duration::hours(15)).await.unwrap();
+    let today =
+        plant(Job::DailyTasks, now - Duration::days(1), "failed", now - Duration::hours(15), None).await.unwrap();
     jobs::catch_up(&app.state).await;
     let row = entity::job_runs::Entity::find_by_id(today.id).one(&app.db).await.unwrap().unwrap();
     assert_eq!((row.status.as_str(), row.error), ("succeeded", None));
+}
+
+/// A run held up for longer than ten heartbeats' worth of clock keeps its window while
+/// it keeps beating, then finishes as its own instance's run. PostgreSQL only: a lock
+/// on the sessions table holds the sweep up while the heartbeat (another table) goes
+/// on, which SQLite's one writer cannot show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_run_keeps_its_window_while_its_heartbeat_lasts() {
+    let Some(backend) = Backend::postgres() else { return };
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let clock = manual_clock(now);
+    let app = TestApp::spawn_with(backend, clock.clone() as Arc<_>, |s| s.job_heartbeat_secs = 1).await;
+    let other = app.another_instance().await;
+    let lock = app.db.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let state = app.state.clone();
+    let run = tokio::spawn(async move { jobs::run_now(&state, Job::SessionSweep).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.count("SELECT COUNT(*) AS n FROM job_runs").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the run never claimed its window");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Ten heartbeats' worth of clock, three times over, a second of real time apiece.
+    let mut last_beat = None;
+    for _ in 0..3 {
+        clock.advance(Duration::seconds(10));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let row = entity::job_runs::Entity::find().one(&app.db).await.unwrap().expect("the run's row");
+            if row.heartbeat_at.is_some() && row.heartbeat_at != last_beat && row.heartbeat_at >= Some(clock.now()) {
+                last_beat = row.heartbeat_at;
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no heartbeat after the clock moved: {row:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let second = jobs::run_now(other.state(), Job::SessionSweep).await.unwrap();
+        assert!(!second.ran_now, "a run that is beating keeps its window");
+        assert_eq!(second.status, "running");
+        assert_eq!(second.instance, app.state.instance.to_string());
+    }
+    lock.commit().await.unwrap();
+    let done = run.await.unwrap().unwrap();
+    assert!(done.ran_now);
+    assert_eq!((done.status.as_str(), done.instance), ("succeeded", app.state.instance.to_string()));
+    assert_eq!(done.started_at, now);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM job_runs").await, 1);
 }
 
 /// The sweep, driven by an injected clock instead of waiting half a day.
@@ -184,7 +243,10 @@ async fn schedulers_run_each_window_once(backend: Backend, instances: usize) {
         let by: std::collections::HashSet<&str> = ran.iter().map(|r| r.instance.as_str()).collect();
         eprintln!("{}: {count} windows, run by {} of {instances} instances", job.name(), by.len());
     }
-    // Tomorrow's tasks are one window however often the job fires.
-    assert_eq!(runs.iter().filter(|r| r.job_name == Job::DailyTasks.name()).count(), 1);
+    // Tomorrow's tasks are one window however often the job fires. (The periodic
+    // catch-up, when the run spans one, also makes today's: another window.)
+    let tomorrow = Job::DailyTasks.window_key(&app.state, Utc::now());
+    let daily = runs.iter().filter(|r| r.job_name == Job::DailyTasks.name() && r.window_key == tomorrow).count();
+    assert_eq!(daily, 1);
     assert!(runs.iter().all(|r| r.started_at >= started - Duration::seconds(1)));
 }

@@ -3037,6 +3037,11 @@ export interface components {
             error?: string | null;
             /** Format: date-time */
             finished_at?: string | null;
+            /**
+             * Format: date-time
+             * @description The run's latest sign of life while under way.
+             */
+            heartbeat_at?: string | null;
             /** Format: int64 */
             id: number;
             instance: string;
