@@ -196,7 +196,7 @@ pub async fn run_now(state: &AppState, job: Job) -> Result<JobRunView, ApiError>
 const MISSED_HEARTBEATS: i32 = 10;
 
 /// How long a running run may go without a heartbeat before it counts as abandoned.
-pub fn stale_after(state: &AppState) -> Duration {
+fn stale_after(state: &AppState) -> Duration {
     Duration::seconds(state.settings.job_heartbeat_secs as i64) * MISSED_HEARTBEATS
 }
 
@@ -249,15 +249,22 @@ pub async fn run_at(state: &AppState, job: Job, now: DateTime<Utc>) -> Result<Jo
         .col_expr(job_runs::Column::FinishedAt, Expr::value(Some(finished)))
         .col_expr(job_runs::Column::CreatedCount, Expr::value(created as i32))
         .col_expr(job_runs::Column::Error, Expr::value(error))
-        .filter(job_runs::Column::Id.eq(claimed.id))
         // Not over a run that took this one's window over while it was silent.
-        .filter(job_runs::Column::Instance.eq(claimed.instance.as_str()))
-        .filter(job_runs::Column::StartedAt.eq(claimed.started_at))
+        .filter(this_run(&claimed))
         .exec(&state.db)
         .await?;
     result?;
     let row = job_runs::Entity::find_by_id(claimed.id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
     Ok(JobRunView::from_model(row, true))
+}
+
+/// The row of `run` for as long as it is this run's: another instance that takes the
+/// window over sets its own instance and start.
+fn this_run(run: &job_runs::Model) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(job_runs::Column::Id.eq(run.id))
+        .add(job_runs::Column::Instance.eq(run.instance.as_str()))
+        .add(job_runs::Column::StartedAt.eq(run.started_at))
 }
 
 /// Writes the run's heartbeat every `job_heartbeat_secs` while it is under way; never
@@ -269,9 +276,7 @@ async fn heartbeat(state: &AppState, run: &job_runs::Model) -> std::convert::Inf
         tokio::time::sleep(every).await;
         let beat = job_runs::Entity::update_many()
             .col_expr(job_runs::Column::HeartbeatAt, Expr::value(Some(state.clock.now())))
-            .filter(job_runs::Column::Id.eq(run.id))
-            .filter(job_runs::Column::Instance.eq(run.instance.as_str()))
-            .filter(job_runs::Column::StartedAt.eq(run.started_at))
+            .filter(this_run(run))
             .exec(&state.db)
             .await;
         if let Err(e) = beat {
@@ -321,9 +326,10 @@ async fn retake(state: &AppState, existing: &job_runs::Model) -> Result<Option<j
     Ok(job_runs::Entity::find_by_id(existing.id).one(&state.db).await?)
 }
 
-/// Runs, once, a daily window missed while the server was down: today's tasks
-/// (yesterday evening's run) and, past today's run time, tomorrow's. Windows that
-/// already ran are skipped by their lock.
+/// Runs a daily window missed while the server was down: today's tasks (yesterday
+/// evening's run) and, past today's run time, tomorrow's. Called at start and every ten
+/// minutes; windows that already ran are skipped by their lock, and failed or abandoned
+/// ones are taken over.
 pub async fn catch_up(state: &AppState) {
     let now = state.clock.now();
     let mut times = vec![now - Duration::days(1)];
