@@ -155,13 +155,19 @@ async fn post_service_surveys_go_to_exactly_the_sampled_tasks_never_to_the_serve
         served_by.insert(id, u1);
         expected.insert(id);
     }
-    // Not surveyed: completed too long ago, not completed, a welfare check.
+    // Yesterday at 01:00, more than 24 hours ago: still yesterday's, still surveyed.
+    let early = w.task("emergency", w.senior, r2, "completed", now - Duration::hours(33)).await;
+    served_by.insert(early, u2);
+    expected.insert(early);
+    // Not surveyed: completed the day before yesterday (18:00 and 23:59), not
+    // completed, a welfare check.
     for _ in 0..3 {
-        w.task("housekeeping", w.senior, r1, "completed", now - Duration::hours(30)).await;
+        w.task("emergency", w.senior, r1, "completed", now - Duration::hours(40)).await;
     }
+    w.task("emergency", w.senior, r1, "completed", now - Duration::hours(34) - Duration::minutes(1)).await;
     w.task("emergency", w.senior, r2, "on_site", now).await;
     w.task("welfare_check", w.senior, r2, "completed", now - Duration::hours(1)).await;
-    assert!(expected.len() > 5 && expected.len() < 42, "a real sample: {}", expected.len());
+    assert!(expected.len() > 5 && expected.len() < 43, "a real sample: {}", expected.len());
 
     let run = w.run("post_service_surveys").await;
     assert_eq!(run["ran_now"], true);

@@ -5,9 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use entity::{cases, responders, seniors, survey_templates, surveys, tasks};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -151,16 +151,33 @@ async fn insert_absent(db: &impl ConnectionTrait, rows: Vec<surveys::ActiveModel
     Ok(made)
 }
 
-/// Post-service surveys for the tasks completed in the 24 hours before now: every
-/// emergency response and the sample of routine visits, to be called today by a
-/// worker of the senior's community (never the responder who served).
+/// Post-service surveys for the tasks completed yesterday or today (local time) up
+/// to now and not surveyed yet: every emergency response and the sample of routine
+/// visits, to be called today by a worker of the senior's community (never the
+/// responder who served). Looking back to the start of yesterday, not a rolling 24
+/// hours, means a first run, or one after a day's outage, still surveys the whole of
+/// yesterday whatever the hour.
 pub async fn post_service(state: &AppState) -> Result<i64, ApiError> {
     let now = state.clock.now();
     let settings = &state.settings.surveys;
+    let tz = state.settings.tz();
+    let today = now.with_timezone(&tz).date_naive();
+    let since = (today - Duration::days(1))
+        .and_time(NaiveTime::MIN)
+        .and_local_timezone(tz)
+        .earliest()
+        .map_or(now - Duration::hours(48), |t| t.with_timezone(&Utc));
+    let surveyed = Query::select()
+        .column(surveys::Column::TaskId)
+        .from(surveys::Entity)
+        .and_where(surveys::Column::Kind.eq(SurveyKind::PostService.as_str()))
+        .and_where(surveys::Column::TaskId.is_not_null())
+        .to_owned();
     let done = tasks::Entity::find()
         .filter(tasks::Column::Status.eq("completed"))
-        .filter(tasks::Column::CompletedAt.gt(now - Duration::hours(24)))
+        .filter(tasks::Column::CompletedAt.gte(since))
         .filter(tasks::Column::CompletedAt.lte(now))
+        .filter(tasks::Column::Id.not_in_subquery(surveyed))
         .order_by_asc(tasks::Column::Id)
         .all(&state.db)
         .await?;
@@ -196,7 +213,6 @@ pub async fn post_service(state: &AppState) -> Result<i64, ApiError> {
         .collect();
     let template = current_template(&state.db, SurveyKind::PostService).await?;
     let workers = workers_by_community(&state.db).await?;
-    let today = now.with_timezone(&state.settings.tz()).date_naive();
     let rows = wanted
         .iter()
         .filter(|t| active.contains(&t.senior_id))
