@@ -22,7 +22,8 @@ pub const PLANTED_PHONE: &str = "13800138000";
 pub const PLANTED_ID_NUMBER_2: &str = "120101194103157316";
 pub const PLANTED_PHONE_2: &str = "13907310042";
 
-/// Every test process's servers log, at debug for our own code, as JSON lines to
+/// Every test process's servers log, at debug for our own code and the database
+/// layer (whose statements must never carry personal data), as JSON lines to
 /// `target/test-logs/` (or `LINLI_TEST_LOG_DIR`): the privacy scan reads a whole
 /// run's logs there afterwards.
 fn capture_logs() {
@@ -46,7 +47,7 @@ pub fn log_file() -> Option<&'static std::path::Path> {
             return None;
         };
         let filter = tracing_subscriber::EnvFilter::new(
-            "debug,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,actix_server=warn,tokio_cron_scheduler=warn,\
+            "debug,sqlx=debug,sea_orm=debug,sea_orm_migration=warn,actix_server=warn,tokio_cron_scheduler=warn,\
              h2=warn,hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn",
         );
         tracing_subscriber::fmt()
