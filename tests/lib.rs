@@ -47,7 +47,7 @@ pub fn log_file() -> Option<&'static std::path::Path> {
             return None;
         };
         let filter = tracing_subscriber::EnvFilter::new(
-            "debug,sqlx=debug,sea_orm=debug,sea_orm_migration=warn,actix_server=warn,tokio_cron_scheduler=warn,\
+            "debug,sea_orm_migration=warn,actix_server=warn,tokio_cron_scheduler=warn,\
              h2=warn,hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn",
         );
         tracing_subscriber::fmt()

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
@@ -46,3 +46,9 @@ impl Clock for ManualClock {
 }
 
 pub type SharedClock = Arc<dyn Clock>;
+
+/// The first instant of `date` in `tz` (the earlier one where a clock change repeats
+/// midnight), or `None` where midnight does not exist that day.
+pub fn start_of_day(date: NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    date.and_time(NaiveTime::MIN).and_local_timezone(tz).earliest().map(|t| t.with_timezone(&Utc))
+}

@@ -3,7 +3,7 @@
 //! time (late while the window is open, missed once it has closed), tasks nobody
 //! holds, and cases due by the end of the day.
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::{alarms, tasks};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
@@ -89,11 +89,7 @@ pub async fn today(state: &AppState, caller: &Caller) -> Result<Today, ApiError>
     let now = state.clock.now();
     let tz = state.settings.tz();
     let date = now.with_timezone(&tz).date_naive();
-    let end_of_day = (date + Duration::days(1))
-        .and_time(NaiveTime::MIN)
-        .and_local_timezone(tz)
-        .earliest()
-        .map_or(now, |t| t.with_timezone(&Utc));
+    let end_of_day = crate::clock::start_of_day(date + Duration::days(1), tz).unwrap_or(now);
     let db = &state.db;
 
     // Alarms.

@@ -138,11 +138,8 @@ impl Tally {
 
 fn bounds(state: &AppState, q: &AnalysisQuery) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
     let tz = state.settings.tz();
-    let start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(tz).earliest());
-    (
-        q.from.and_then(start).map(|t| t.with_timezone(&Utc)),
-        q.to.and_then(|d| d.succ_opt()).and_then(start).map(|t| t.with_timezone(&Utc)),
-    )
+    let start = |d: NaiveDate| crate::clock::start_of_day(d, tz);
+    (q.from.and_then(start), q.to.and_then(|d| d.succ_opt()).and_then(start))
 }
 
 /// Runs the analysis over the caller's communities.

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use entity::{cases, responders, seniors, survey_templates, surveys, tasks};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -13,6 +13,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{Channel, SurveyKind, SurveyStatus};
+use crate::clock::start_of_day;
 use crate::config::SurveySettings;
 use crate::dispatch::kinds::TaskKind;
 use crate::dispatch::notify;
@@ -162,11 +163,7 @@ pub async fn post_service(state: &AppState) -> Result<i64, ApiError> {
     let settings = &state.settings.surveys;
     let tz = state.settings.tz();
     let today = now.with_timezone(&tz).date_naive();
-    let since = (today - Duration::days(1))
-        .and_time(NaiveTime::MIN)
-        .and_local_timezone(tz)
-        .earliest()
-        .map_or(now - Duration::hours(48), |t| t.with_timezone(&Utc));
+    let since = start_of_day(today - Duration::days(1), tz).unwrap_or(now - Duration::hours(48));
     let surveyed = Query::select()
         .column(surveys::Column::TaskId)
         .from(surveys::Entity)
